@@ -1,0 +1,24 @@
+"""statjr-py: Stat-JR's template system in Python, with samplers in generated C++.
+
+The public API is what ``__all__`` lists; everything else may change.
+"""
+__version__ = "0.1.0"
+
+from .errors import CompileError, InputError, SamplerError  # noqa: E402
+from .inputs import (L2ID, Float, Integer, Question, Text, Var, Variable,  # noqa: E402
+                     VariableList, YesNo)
+from .results import Results  # noqa: E402
+from .run import EstOptions  # noqa: E402
+from .template import Fit, ModelSpec, Template  # noqa: E402
+from .engine import RunStatJR  # noqa: E402
+from .registry import get_template, templates  # noqa: E402
+from .datasets import load_dataset  # noqa: E402
+
+__all__ = [
+    "RunStatJR", "Results", "EstOptions",
+    "InputError", "CompileError", "SamplerError",
+    "Template", "ModelSpec", "Fit",
+    "Question", "Text", "Integer", "Float", "YesNo", "Variable", "VariableList", "L2ID", "Var",
+    "templates", "get_template", "load_dataset",
+    "__version__",
+]

@@ -1,0 +1,202 @@
+"""Compile, cache and load generated C++ through cffi.
+
+The module name is a content hash (as cffi's own ``verify`` did) of
+everything that can change the binary: the rendered source, the shared
+headers it includes, the compiler and its flags, and the Python, cffi and
+statjr-py versions.  Never file times: a cache keyed on mtimes goes stale
+silently.  A built module is written to a private temporary name and moved
+into place with ``os.replace``, so two processes building the same model at
+once never see half a file; a SHA-256 sidecar detects a corrupt entry, which
+is rebuilt.
+
+cffi's "API mode" is used: calls into C release the GIL, so chains can run
+on Python threads in parallel.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cffi
+from cffi.recompiler import make_c_source
+
+from . import __version__
+from .errors import CompileError
+from .paths import bundled
+
+log = logging.getLogger("statjr_py.build")
+
+#: The C interface every sampler exports (cpp/statjr/entry.hpp defines it).
+CDEF = """
+void *sjr_create(const void *const *arrays, const int64_t *lengths, uint64_t seed,
+                 char *err, int errlen);
+int sjr_nparams(void);
+long sjr_sample(void *p, long niter, long thin, int adapt, double *out);
+long sjr_call(void *p, const char *what, const double *in, long nin, double *out, long nout);
+const char *sjr_error(void *p);
+void sjr_free(void *p);
+"""
+
+CXXFLAGS = ["-O2", "-std=c++17", "-fPIC", "-Wall", "-Wno-unused-function",
+            "-Wno-unused-variable", "-Wno-unused-but-set-variable"]
+
+_lock = threading.Lock()
+_loaded: dict[str, object] = {}
+_stats = {"compiles": 0}
+
+
+def compile_count() -> int:
+    """How many modules this process has compiled (not loaded from cache)."""
+    return _stats["compiles"]
+
+
+def cache_dir() -> Path:
+    """The compile cache: ``STATJR_CACHE`` or the user's cache folder."""
+    env = os.environ.get("STATJR_CACHE")
+    if env:
+        path = Path(env)
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        path = Path(base) / "statjr-py"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _compiler() -> str:
+    cxx = os.environ.get("CXX", "g++")
+    found = shutil.which(cxx)
+    if not found:
+        raise CompileError(f"no C++ compiler found ('{cxx}' is not on PATH); install g++ "
+                           "(Debian/Ubuntu: apt-get install g++) or set CXX to a C++17 compiler")
+    return found
+
+
+_version_cache: dict[str, str] = {}
+
+
+def _compiler_version(cxx: str) -> str:
+    if cxx not in _version_cache:
+        out = subprocess.run([cxx, "--version"], capture_output=True, text=True)
+        _version_cache[cxx] = out.stdout.splitlines()[0] if out.stdout else cxx
+    return _version_cache[cxx]
+
+
+def _headers_digest() -> str:
+    h = hashlib.sha256()
+    root = bundled("cpp")
+    for path in sorted(root.rglob("*.hpp")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def module_name(source: str) -> str:
+    """The content-hash module name for ``source`` with this toolchain."""
+    cxx = _compiler()
+    h = hashlib.sha256()
+    for part in (source, CDEF, " ".join(CXXFLAGS), _compiler_version(cxx), _headers_digest(),
+                 sys.version, platform.machine(), cffi.__version__, __version__):
+        h.update(part.encode())
+        h.update(b"\0")
+    return "_sjr_" + h.hexdigest()[:24]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _entry_ok(so: Path, meta: Path) -> bool:
+    if not (so.is_file() and meta.is_file()):
+        return False
+    try:
+        return json.loads(meta.read_text())["sha256"] == _sha256(so)
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _compile(name: str, source: str, root: Path, so: Path, meta: Path) -> None:
+    cxx = _compiler()
+    ffi = cffi.FFI()
+    ffi.cdef(CDEF)
+    work = Path(tempfile.mkdtemp(prefix=name + ".", dir=root))
+    try:
+        cpp = work / f"{name}.cpp"
+        make_c_source(ffi, name, source, str(cpp), verbose=False)
+        out = work / so.name
+        cmd = [cxx, *CXXFLAGS, "-shared", f"-I{bundled('cpp')}",
+               f"-I{sysconfig.get_paths()['include']}", str(cpp), "-o", str(out)]
+        if sys.platform == "darwin":
+            cmd[1:1] = ["-undefined", "dynamic_lookup"]
+        log.info("compiling %s", name)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            kept = root / "failed" / f"{name}.cpp"
+            kept.parent.mkdir(exist_ok=True)
+            kept.write_text(source)
+            raise CompileError(f"the generated C++ for {name} did not compile",
+                               output=proc.stdout + proc.stderr, source_path=str(kept))
+        _stats["compiles"] += 1
+        tmp_meta = work / "meta.json"
+        tmp_meta.write_text(json.dumps({"sha256": _sha256(out), "command": cmd}))
+        os.replace(out, so)  # atomic: readers see the old entry or the new one
+        os.replace(tmp_meta, meta)
+        (root / f"{name}.cpp").write_text(source)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass
+class Module:
+    """A loaded sampler: its cffi ``ffi`` and ``lib`` and the source it came from."""
+
+    name: str
+    ffi: object
+    lib: object
+    source: str
+
+
+def build(source: str) -> Module:
+    """Compile ``source`` (or reuse the cached build) and load it."""
+    name = module_name(source)
+    with _lock:
+        if name in _loaded:
+            return _loaded[name]
+        root = cache_dir()
+        so = root / (name + sysconfig.get_config_var("EXT_SUFFIX"))
+        meta = root / (name + ".json")
+        if not _entry_ok(so, meta):
+            if so.exists():
+                log.warning("cache entry %s is corrupt or incomplete; rebuilding", so.name)
+            _compile(name, source, root, so, meta)
+        try:
+            mod = _load(name, so)
+        except ImportError as exc:
+            raise CompileError(f"the compiled module {so} could not be loaded ({exc}); "
+                               "delete it to force a rebuild") from None
+        _loaded[name] = Module(name, mod.ffi, mod.lib, source)
+        return _loaded[name]
+
+
+def forget_loaded() -> None:
+    """Drop the in-process module table (tests use it to exercise the disk cache)."""
+    with _lock:
+        _loaded.clear()

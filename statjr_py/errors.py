@@ -1,0 +1,70 @@
+"""The two exceptions a user can meet.
+
+Every mistake a caller can make surfaces as :class:`InputError`, whose message
+names the input, the value and the fix; every failure of the C++ toolchain
+surfaces as :class:`CompileError`, which keeps the compiler's own words.  Both
+are raised at the boundary where the mistake is understood, so no traceback
+from deep inside the engine reaches the user.
+"""
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class InputError(ValueError):
+    """A template input, dataset or estimation option that cannot be used.
+
+    It subclasses ``ValueError`` so that generic code which already guards
+    against bad values catches it too.
+    """
+
+
+class CompileError(RuntimeError):
+    """The generated C++ did not compile, or no compiler could be run.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong, in one line.
+    output : str
+        The compiler's console output, kept whole so the user (or a template
+        author) can read the real diagnostic.
+    source_path : str, optional
+        Where the failing ``.cpp`` was kept for inspection.
+    """
+
+    def __init__(self, message: str, output: str = "", source_path: str | None = None):
+        self.output = output
+        self.source_path = source_path
+        text = message
+        if source_path:
+            text += f"\nThe generated source is kept at {source_path}"
+        if output:
+            text += "\n--- compiler output ---\n" + output.strip()
+        super().__init__(text)
+
+
+def suggest(value: str, options: Iterable[str]) -> str:
+    """Return a " (did you mean 'x'?)" hint, or "" when nothing is close.
+
+    Typos in variable and template names are the commonest input error, and a
+    close match turns a dead end into a one-character fix.
+    """
+    options = list(options)
+    close = difflib.get_close_matches(value, options, n=3, cutoff=0.6)
+    if not close:
+        lowered = {o.lower(): o for o in options}
+        close = difflib.get_close_matches(value.lower(), list(lowered), n=3, cutoff=0.6)
+        close = [lowered[c] for c in close]
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
+
+
+class SamplerError(RuntimeError):
+    """The compiled sampler stopped with a numerical failure.
+
+    Raised with the C++ side's own explanation (for example a covariance
+    matrix that stopped being positive definite), never as a crash.
+    """

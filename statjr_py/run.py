@@ -1,0 +1,218 @@
+"""Running chains: estimation options, seeds and parallelism.
+
+Each chain owns one C++ sampler object; chains run on threads (the cffi
+calls release the GIL) or on any ``concurrent.futures.Executor`` the caller
+passes.  Seeds for the chains are spawned from the one user seed through
+numpy's ``SeedSequence``, so a fixed seed reproduces every chain exactly and
+the chains' streams do not overlap.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .build import Module
+from .errors import InputError, SamplerError
+
+log = logging.getLogger("statjr_py.run")
+
+#: How many iterations one call into C++ runs: small enough for a live
+#: progress bar, large enough that the call overhead is invisible.
+CHUNK = 500
+
+
+def _as_int(key: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool):
+        raise InputError(f"estoptions '{key}' = {value!r}: not a number; give a whole number")
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"estoptions '{key}' = {value!r}: not a number; "
+                         "give a whole number") from None
+    if not f.is_integer() or f < minimum:
+        raise InputError(f"estoptions '{key}' = {value!r}: must be a whole number "
+                         f">= {minimum}; give e.g. {max(minimum, 1)}")
+    return int(f)
+
+
+@dataclass
+class EstOptions:
+    """Estimation options (``estoptions`` in RunStatJR).
+
+    Defaults follow Stat-JR's TREE: 500 burn-in and 5000 monitored
+    iterations, thinning 1, seed 1; three chains so that the multiple-chain
+    diagnostics (R-hat, Brooks-Gelman-Rubin plot) are available by default.
+    ``processes`` caps how many chains run at once (default: the number of
+    cores).
+    """
+
+    burnin: int = 500
+    iterations: int = 5000
+    thinning: int = 1
+    nchains: int = 3
+    seed: int = 1
+    processes: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any] | None) -> "EstOptions":
+        options = dict(options or {})
+        known = {f.name for f in fields(cls)}
+        for key in options:
+            if key not in known:
+                from .errors import suggest
+                raise InputError(f"estoptions '{key}' = {options[key]!r}: unknown option; use "
+                                 + ", ".join(sorted(known)) + suggest(key, known))
+        opts = cls(**options)
+        opts.validate()
+        return opts
+
+    def validate(self) -> "EstOptions":
+        """Coerce and check every option; raise InputError naming the bad one."""
+        self.burnin = _as_int("burnin", self.burnin, 0)
+        self.iterations = _as_int("iterations", self.iterations, 1)
+        self.thinning = _as_int("thinning", self.thinning, 1)
+        self.nchains = _as_int("nchains", self.nchains, 1)
+        self.seed = _as_int("seed", self.seed, 0)
+        self.processes = _as_int("processes", self.processes, 1)
+        if self.iterations < self.thinning:
+            raise InputError(f"estoptions 'iterations' = {self.iterations}: fewer than "
+                             f"'thinning' = {self.thinning}, so nothing would be stored; "
+                             "raise iterations or lower thinning")
+        return self
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def chain_seeds(seed: int, n: int) -> list[int]:
+    """Independent 64-bit seeds for ``n`` chains from one user seed."""
+    children = np.random.SeedSequence(seed).spawn(n)
+    return [int(c.generate_state(1, dtype=np.uint64)[0]) for c in children]
+
+
+class Sampler:
+    """One chain: a C++ sampler object behind a small Python handle."""
+
+    def __init__(self, module: Module, arrays: Mapping[str, np.ndarray], seed: int):
+        self.module = module
+        ffi, lib = module.ffi, module.lib
+        # Keep the arrays alive as long as the sampler holds pointers to them.
+        self._arrays = [np.ascontiguousarray(a) for a in arrays.values()]
+        self._ptrs = ffi.new("void *[]", [ffi.from_buffer(a) for a in self._arrays] or [ffi.NULL])
+        self._lens = ffi.new("int64_t[]", [a.size for a in self._arrays] or [0])
+        err = ffi.new("char[]", 1024)
+        self._p = lib.sjr_create(self._ptrs, self._lens, seed & (2**64 - 1), err, 1024)
+        if self._p == ffi.NULL:
+            raise InputError("the model could not be set up: " + ffi.string(err).decode()
+                             + "; check the data and inputs")
+        self.nparams = lib.sjr_nparams()
+
+    def _fail(self, what: str) -> SamplerError:
+        msg = self.module.ffi.string(self.module.lib.sjr_error(self._p)).decode()
+        return SamplerError(f"sampler failed while {what}: {msg}")
+
+    def sample(self, niter: int, thin: int = 1, adapt: bool = False,
+               store: bool = True) -> np.ndarray:
+        """Run ``niter`` iterations; return the stored draws (rows = draws)."""
+        rows = niter // thin if store else 0
+        out = np.empty((rows, self.nparams))
+        ptr = self.module.ffi.from_buffer("double[]", out) if store else self.module.ffi.NULL
+        got = self.module.lib.sjr_sample(self._p, niter, thin, int(adapt), ptr)
+        if got < 0:
+            raise self._fail("sampling")
+        return out[:got]
+
+    def call(self, what: str, nout: int, data: np.ndarray | None = None) -> np.ndarray:
+        """A template-specific request (residuals, deviance, imputations, ...)."""
+        ffi = self.module.ffi
+        inp = np.ascontiguousarray(data if data is not None else np.zeros(0), dtype=float)
+        out = np.empty(nout)
+        got = self.module.lib.sjr_call(self._p, what.encode(), ffi.from_buffer("double[]", inp),
+                                       inp.size, ffi.from_buffer("double[]", out), nout)
+        if got < 0:
+            raise self._fail(f"answering '{what}'")
+        return out[:got]
+
+    def close(self) -> None:
+        if getattr(self, "_p", None) is not None and self._p != self.module.ffi.NULL:
+            self.module.lib.sjr_free(self._p)
+            self._p = None
+
+    def __del__(self):
+        self.close()
+
+
+class Progress:
+    """Thread-safe counter of iterations done, reported to a callback."""
+
+    def __init__(self, total: int, callback: Callable[[int, int], None] | None):
+        self.total, self.done, self.callback = total, 0, callback
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        if self.callback is None:
+            return
+        with self._lock:
+            self.done += n
+            self.callback(self.done, self.total)
+
+
+def run_chain(module: Module, arrays: Mapping[str, np.ndarray], opts: EstOptions, seed: int,
+              progress: Progress | None = None,
+              finish: Callable[[Sampler], dict] | None = None) -> tuple[np.ndarray, dict]:
+    """Burn in (adapting), then monitor one chain; return draws and extras.
+
+    ``finish`` runs on the live sampler after monitoring, for outputs that
+    the template asks of the C++ side (residuals, deviance at the mean, ...).
+    """
+    sampler = Sampler(module, arrays, seed)
+    try:
+        left = opts.burnin
+        while left > 0:
+            n = min(CHUNK, left)
+            sampler.sample(n, adapt=True, store=False)
+            left -= n
+            if progress:
+                progress.add(n)
+        parts, left = [], opts.iterations
+        step = max(CHUNK // opts.thinning, 1) * opts.thinning
+        while left >= opts.thinning:
+            n = min(step, left - left % opts.thinning)
+            parts.append(sampler.sample(n, thin=opts.thinning))
+            left -= n
+            if progress:
+                progress.add(n)
+        extras = finish(sampler) if finish else {}
+        return np.vstack(parts), extras
+    finally:
+        sampler.close()
+
+
+def run_chains(module: Module, arrays: Mapping[str, np.ndarray], opts: EstOptions,
+               progress: Callable[[int, int], None] | None = None,
+               executor: Executor | None = None,
+               finish: Callable[[Sampler], dict] | None = None) -> tuple[np.ndarray, list[dict]]:
+    """Run ``opts.nchains`` chains in parallel.
+
+    Returns
+    -------
+    draws : ndarray, shape (nchains, ndraws, nparams)
+    extras : list of dict, one per chain, from ``finish``
+    """
+    seeds = chain_seeds(opts.seed, opts.nchains)
+    counter = Progress(opts.nchains * (opts.burnin + opts.iterations), progress)
+    own = executor is None
+    pool = executor or ThreadPoolExecutor(max_workers=min(opts.processes, opts.nchains))
+    try:
+        futures = [pool.submit(run_chain, module, arrays, opts, s, counter, finish) for s in seeds]
+        results = [f.result() for f in futures]
+    finally:
+        if own:
+            pool.shutdown()
+    return np.stack([r[0] for r in results]), [r[1] for r in results]

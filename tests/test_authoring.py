@@ -1,0 +1,37 @@
+"""docs/authoring.md's example template works exactly as printed."""
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from statjr_py import RunStatJR, registry
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "authoring.md"
+
+
+def blocks(lang):
+    return re.findall(rf"```{lang}\n(.*?)```", DOC.read_text(), flags=re.S)
+
+
+@pytest.fixture
+def example_folder(tmp_path, monkeypatch):
+    (py,), (cpp,) = blocks("python"), blocks("cpp")
+    (tmp_path / "NormalMean.py").write_text(py)
+    (tmp_path / "NormalMean.cpp.j2").write_text(cpp)
+    monkeypatch.setenv("STATJR_TEMPLATES", str(tmp_path))
+    registry.clear_cache()
+    yield tmp_path
+    registry.clear_cache()
+
+
+def test_authoring_example_runs_and_is_right(example_folder, tutorial):
+    res = RunStatJR("NormalMean", "tutorial", {"y": "normexam"},
+                    {"burnin": 100, "iterations": 3000, "nchains": 2, "seed": 4})
+    table = res["ModelResults"].set_index("term")
+    y = tutorial["normexam"].to_numpy(float)
+    # Closed form: the posterior mean of mu is the sample mean (vague prior).
+    assert abs(table.loc["mu", "mean"] - y.mean()) < 4 * table.loc["mu", "mcse"]
+    assert abs(table.loc["mu", "sd"] / (y.std(ddof=1) / np.sqrt(len(y))) - 1) < 0.1
+    assert abs(table.loc["sigma2", "mean"] - y.var(ddof=1)) < 4 * table.loc["sigma2", "mcse"] + 1e-3
+    assert "1000000.0" in res["equation.tex"]

@@ -1,0 +1,116 @@
+"""Codegen, the compile cache, and compile failures."""
+import os
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from statjr_py import CompileError, RunStatJR, build as _unused  # noqa: F401
+from statjr_py import build, registry
+from statjr_py.codegen import data_struct, sampler_source
+from statjr_py.registry import get_template
+
+INVARS = {"y": "normexam", "D": "Normal", "x": "cons,standlrt"}
+SMALL = {"burnin": 10, "iterations": 20, "nchains": 1}
+
+
+def test_codegen_renders_without_compiling(tutorial):
+    from statjr_py.engine import prepare
+    before = build.compile_count()
+    job = prepare("1LevelMod", "tutorial", INVARS, SMALL)
+    spec = job.template.model(job.data, job.answers)
+    source = sampler_source(job.template.cpp_file(), spec.context, spec.arrays, "1LevelMod")
+    assert "static constexpr int K = 2;" in source
+    assert "const double *y; std::int64_t n_y;" in source
+    assert source.rstrip().endswith('#include "statjr/entry.hpp"')
+    assert build.compile_count() == before
+
+
+def test_data_struct_orders_fields_as_given():
+    text = data_struct({"b": np.zeros(2), "a": np.zeros(2, dtype=np.int32)})
+    assert text.index("*b;") < text.index("*a;")
+    assert "static_cast<const std::int32_t *>(a[1])" in text
+
+
+def test_second_identical_run_compiles_nothing():
+    RunStatJR("1LevelMod", "tutorial", INVARS, SMALL)
+    build.forget_loaded()  # force the disk cache, not the in-process table
+    before = build.compile_count()
+    RunStatJR("1LevelMod", "tutorial", INVARS, SMALL)
+    assert build.compile_count() == before
+
+
+def test_corrupt_cache_entry_is_rebuilt():
+    RunStatJR("1LevelMod", "tutorial", INVARS, {**SMALL, "seed": 3})
+    from statjr_py.engine import prepare
+    job = prepare("1LevelMod", "tutorial", INVARS, SMALL)
+    spec = job.template.model(job.data, job.answers)
+    source = sampler_source(job.template.cpp_file(), spec.context, spec.arrays, "1LevelMod")
+    name = build.module_name(source)
+    sos = [p for p in build.cache_dir().iterdir() if p.name.startswith(name) and p.suffix == ".so"]
+    assert len(sos) == 1
+    # Replace, never truncate, the file: this process still maps the old one,
+    # and a corrupt entry on disk is what another (crashed) process leaves.
+    garbage = sos[0].with_suffix(".tmp")
+    garbage.write_bytes(b"this is not a shared library")
+    os.replace(garbage, sos[0])
+    build.forget_loaded()
+    before = build.compile_count()
+    res = RunStatJR("1LevelMod", "tutorial", INVARS, {**SMALL, "seed": 3})
+    assert build.compile_count() == before + 1
+    assert len(res["ModelResults"]) == 3
+
+
+def test_content_hash_changes_with_source():
+    assert build.module_name("int a;") != build.module_name("int b;")
+    assert build.module_name("int a;") == build.module_name("int a;")
+
+
+BROKEN_PY = '''
+from statjr_py import ModelSpec, Template, Variable
+import numpy as np
+
+class Broken(Template):
+    name = "BrokenTemplate"
+    description = "A template whose C++ does not compile."
+    def inputs(self, ask):
+        ask(Variable("y", "Response:"))
+    def model(self, data, answers):
+        return ModelSpec(arrays={"y": np.zeros(3)}, params=["a"])
+'''
+BROKEN_CPP = "struct Model { this is not C++ };\n"
+
+
+@pytest.fixture
+def user_templates(tmp_path, monkeypatch):
+    folder = tmp_path / "mytemplates"
+    folder.mkdir()
+    monkeypatch.setenv("STATJR_TEMPLATES", str(folder))
+    registry.clear_cache()
+    yield folder
+    registry.clear_cache()
+
+
+def test_broken_template_gives_compile_error_with_compiler_text(user_templates):
+    (user_templates / "broken.py").write_text(BROKEN_PY)
+    (user_templates / "BrokenTemplate.cpp.j2").write_text(BROKEN_CPP)
+    with pytest.raises(CompileError) as info:
+        RunStatJR("BrokenTemplate", "tutorial", {"y": "normexam"}, SMALL)
+    err = info.value
+    assert "error" in err.output.lower()
+    assert err.source_path and Path(err.source_path).is_file()
+    assert "this is not C++" in Path(err.source_path).read_text()
+    assert "compiler output" in str(err)
+
+
+def test_missing_compiler_says_install_gpp(monkeypatch):
+    monkeypatch.setenv("CXX", "no-such-compiler-statjr")
+    with pytest.raises(CompileError, match="install g\\+\\+"):
+        build.build("// a new source that is not cached\nint x_unique_91;\n")
+
+
+def test_user_template_folder_is_searched(user_templates):
+    (user_templates / "broken.py").write_text(BROKEN_PY)
+    assert get_template("brokentemplate").name == "BrokenTemplate"
+    assert "1LevelMod" in registry.templates()

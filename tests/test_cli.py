@@ -1,0 +1,63 @@
+"""The statjr command: output, and errors as exit code 2 with one line."""
+import subprocess
+import sys
+
+import pytest
+
+from statjr_py.cli import main
+
+TREE_STRING = "{'y': 'normexam', 'D': 'Normal', 'x': 'cons,standlrt'}"
+SMALL = "{'burnin': 20, 'iterations': 100, 'nchains': 1}"
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    assert "1LevelMod" in capsys.readouterr().out
+
+
+def test_run_with_tree_input_string(capsys, tmp_path):
+    code = main(["run", "1LevelMod", "--dataset", "tutorial", "--invars", TREE_STRING,
+                 "--estoptions", SMALL, "--out", str(tmp_path / "o"), "--zip", str(tmp_path / "a.zip")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "ModelResults" in out and "standlrt" in out
+    assert (tmp_path / "o" / "ModelResults.csv").is_file()
+    assert (tmp_path / "o" / "script.py").is_file()
+    assert (tmp_path / "a.zip").is_file()
+
+
+def test_run_with_json(capsys):
+    assert main(["run", "1LevelMod", "--dataset", "tutorial", "--invars",
+                 '{"y": "normexam", "D": "Normal", "x": ["cons"]}', "--estoptions", SMALL]) == 0
+
+
+@pytest.mark.parametrize("args, pattern", [
+    (["run", "1LevelMud", "--dataset", "tutorial"], "did you mean '1LevelMod'"),
+    (["run", "1LevelMod", "--dataset", "nosuch", "--invars", TREE_STRING], "no such file"),
+    (["run", "1LevelMod", "--dataset", "tutorial", "--invars", "{'y': 'normexm'}"], "did you mean 'normexam'"),
+    (["run", "1LevelMod", "--dataset", "tutorial", "--invars", "not a dict"], "not a dict"),
+    (["run", "1LevelMod", "--dataset", "tutorial", "--invars", TREE_STRING, "--estoptions",
+      "{'burnin': 'x'}"], "'burnin'"),
+    (["run", "1LevelMod", "--dataset", "tutorial", "--invars", "{'y': 'normexam'}", "--no-input"],
+     "input 'D' is missing"),
+])
+def test_user_errors_exit_2_with_one_line(args, pattern, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "Traceback" not in err
+    assert pattern in err
+
+
+def test_console_script_without_terminal_lists_missing_question():
+    proc = subprocess.run([sys.executable, "-m", "statjr_py.cli", "run", "1LevelMod",
+                           "--dataset", "tutorial", "--invars", "{'y': 'normexam', 'D': 'Normal'}"],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2
+    assert "input 'x' is missing" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_inputs_command(capsys):
+    assert main(["inputs", "1LevelMod", "--dataset", "tutorial", "--invars", "{'y': 'normexam'}"]) == 0
+    out = capsys.readouterr().out
+    assert "next: D" in out and "Normal" in out
