@@ -56,12 +56,15 @@ class Question:
         The hover help: what the answer means and how it is used.
     default : object, optional
         Used when the answer is absent; questions without one must be answered.
+    optional : bool
+        The answer may be left out altogether (it is then ``None``).
     """
 
     key: str
     text: str
     help: str = ""
     default: Any = None
+    optional: bool = False
     kind = "text"
 
     def parse(self, raw: Any, data_columns: Sequence[str]) -> Any:
@@ -75,6 +78,7 @@ class Question:
     def describe(self) -> dict:
         """A JSON-friendly description for the CLI and the web interface."""
         return {"key": self.key, "kind": self.kind, "text": self.text, "help": self.help,
+                "optional": self.optional,
                 "default": None if self.default is None else self.to_string(self.default)}
 
     def _bad(self, raw: Any, why: str, fix: str) -> InputError:
@@ -294,6 +298,9 @@ class Asker:
             value = question.parse(self.raw[question.key], self.columns)
         elif question.default is not None:
             value = question.default
+        elif question.optional:
+            self.answers.values[question.key] = None
+            return None
         else:
             del self.answers.questions[question.key]
             raise MissingAnswer(question)

@@ -7,7 +7,6 @@ which decides its file format when saved.
 """
 from __future__ import annotations
 
-import io
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -127,9 +126,13 @@ def write_dta(frame: pd.DataFrame, path) -> None:
 
 
 def table_text(frame: pd.DataFrame) -> str:
-    """A results table as aligned text for the terminal."""
-    buf = io.StringIO()
-    with pd.option_context("display.width", 200, "display.max_columns", 50,
-                           "display.float_format", "{:.4g}".format):
-        buf.write(frame.to_string(index=False))
-    return buf.getvalue()
+    """A results table as aligned text for the terminal.
+
+    Counts (ESS, cases, df) print as whole numbers, everything else with four
+    significant digits, which is as much as Monte Carlo error supports.
+    """
+    counts = {"ess", "n", "cases", "df", "n_cases"}
+    formatters = {c: (lambda v: f"{v:.0f}" if pd.notna(v) else "") for c in frame.columns if c in counts}
+    with pd.option_context("display.width", 200, "display.max_columns", 50):
+        return frame.to_string(index=False, formatters=formatters,
+                               float_format=lambda v: f"{v:.4g}")

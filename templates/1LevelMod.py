@@ -1,8 +1,11 @@
 """1LevelMod: single-level regression of one response.
 
-The simplest MCMC template and the proof of the engine: a Normal response
-with a flat prior on the coefficients and a Gamma(0.001, 0.001) prior on
-the residual precision, sampled by Gibbs steps in generated C++.
+Normal responses: a flat prior on the coefficients and a Gamma(0.001, 0.001)
+prior on the residual precision, sampled by Gibbs steps.  Binomial (logit,
+probit or cloglog link) and Poisson (log link, optional offset) responses: a
+flat prior on the coefficients, sampled as one block by random-walk
+Metropolis whose proposal has the shape of the inverse Fisher information
+and a scale tuned during burn-in.
 """
 from __future__ import annotations
 
@@ -11,46 +14,62 @@ import logging
 import numpy as np
 import pandas as pd
 
-from statjr_py import InputError, ModelSpec, Template, Text, Variable, VariableList
-from statjr_py.datasets import column, complete_rows, design
+from statjr_py import InputError, ModelSpec, Template, Variable, VariableList
+from statjr_py.datasets import complete_rows, design
+from statjr_py.regression import ask_distribution, check_response, link_of, response
 
 log = logging.getLogger("statjr_py.templates.1LevelMod")
+
+LINK_ENUM = {"logit": "Logit", "probit": "Probit", "cloglog": "Cloglog", "log": "Log"}
+LINK_TEX = {"identity": r"\mu_i", "logit": r"\mathrm{logit}(\pi_i)", "probit": r"\Phi^{-1}(\pi_i)",
+            "cloglog": r"\log(-\log(1 - \pi_i))", "log": r"\log(\pi_i)"}
 
 
 class OneLevelMod(Template):
     name = "1LevelMod"
-    description = "Single-level regression of a Normal response, fitted by MCMC."
+    description = "Single-level regression (Normal, Binomial or Poisson response), fitted by MCMC."
 
     equation = r"""\begin{aligned}
-\mathrm{ {{- y -}} }_i &\sim \mathrm{N}(\mu_i, \sigma^2_e) \\
-\mu_i &= {% for t in terms %}\beta_{ {{- loop.index0 -}} }\,\mathrm{ {{- t | replace('_', '\\_') -}} }_i{% if not loop.last %} + {% endif %}{% endfor %} \\
-\beta_k &\propto 1, \qquad 1/\sigma^2_e \sim \Gamma({{ prior_a }}, {{ prior_b }})
+{% if D == "Normal" %}\mathrm{ {{- y -}} }_i &\sim \mathrm{N}(\mu_i, \sigma^2_e) \\
+{% elif D == "Binomial" %}\mathrm{ {{- y -}} }_i &\sim \mathrm{Binomial}(n_i, \pi_i) \\
+{% else %}\mathrm{ {{- y -}} }_i &\sim \mathrm{Poisson}(\pi_i) \\
+{% endif %}
+{{ link_tex }} &= {% if offset %}\mathrm{offset}_i + {% endif %}{% for t in terms %}\beta_{ {{- loop.index0 -}} }\,\mathrm{ {{- t | replace('_', '\\_') -}} }_i{% if not loop.last %} + {% endif %}{% endfor %} \\
+\beta_k &\propto 1{% if D == "Normal" %}, \qquad 1/\sigma^2_e \sim \Gamma({{ prior_a }}, {{ prior_b }}){% endif %}
+
 \end{aligned}
 """
-    algorithm = r"""\begin{enumerate}
+    algorithm = r"""{% if D == "Normal" %}\begin{enumerate}
 \item $\beta \mid \sigma^2_e, y \sim \mathrm{N}\big((X'X)^{-1}X'y,\; \sigma^2_e (X'X)^{-1}\big)$
 \item $1/\sigma^2_e \mid \beta, y \sim \Gamma\big({{ prior_a }} + n/2,\; {{ prior_b }} + \tfrac12 (y - X\beta)'(y - X\beta)\big)$, with $n = {{ n }}$.
 \end{enumerate}
 $X'X$, $X'y$ and $y'y$ are formed once, so an iteration costs $O(K^3)$ for $K = {{ K }}$ coefficients.
+{% else %}Random-walk Metropolis for the whole vector $\beta$: propose
+$\beta^* = \beta + s\,L z$, $z \sim \mathrm{N}(0, I)$, where $LL' = \mathcal{I}(\hat\beta)^{-1}$ is the
+inverse Fisher information at the mode found by Fisher scoring before the chain starts, and accept
+with probability $\min\{1, p(y \mid \beta^*) / p(y \mid \beta)\}$ (flat prior). The scale $s$ starts at
+$2.38/\sqrt{K}$ and is tuned every 100 burn-in iterations towards 30\% acceptance (Browne and Draper
+2000); it is fixed while monitoring.
+{% endif %}
 """
 
     def inputs(self, ask):
         ask(Variable("y", "Response:", help="The variable to model."))
-        ask(Text("D", "Specify distribution:", choices=["Normal"],
-                 help="Distribution of the response."))
+        ask_distribution(ask)
         ask(VariableList("x", "Explanatory variables:",
                          help="Include cons for an intercept; tick categorical variables "
                               "(name.cat) for dummies with the last category as reference."))
 
     def model(self, data, answers):
-        y = column(data.frame, answers["y"])
+        y, m, off = response(data.frame, answers)
         X, terms = design(data.frame, answers["x"])
-        keep = complete_rows(y, X)
+        keep = complete_rows(y, X, m, off)
         dropped = int((~keep).sum())
         if dropped:
             log.warning("1LevelMod: %d of %d cases have missing values and are left out",
                         dropped, len(keep))
-        y, X = y[keep], X[keep]
+        y, X, m, off = y[keep], X[keep], m[keep], off[keep]
+        check_response(answers, y, m)
         n, k = X.shape
         if n <= k:
             raise InputError(f"input 'x' = {answers.strings['x']!r}: only {n} complete cases "
@@ -59,14 +78,16 @@ $X'X$, $X'y$ and $y'y$ are formed once, so an iteration costs $O(K^3)$ for $K = 
             raise InputError(f"input 'x' = {answers.strings['x']!r}: the explanatory variables "
                              "are collinear (e.g. cons with every dummy of a category); "
                              "remove one of them")
-        return ModelSpec(
-            arrays={"y": y, "X": X},
-            params=terms + ["sigma2_e", "deviance"],
-            monitored=terms + ["sigma2_e"],
-            context={"K": k, "D": "Normal", "terms": terms, "y": answers["y"], "n": n,
-                     "prior_a": 0.001, "prior_b": 0.001},
-            notes={"n": n, "dropped": dropped},
-        )
+        dist, link = answers["D"], link_of(answers)
+        context = {"K": k, "D": dist, "link": link, "link_enum": LINK_ENUM.get(link, ""),
+                   "link_tex": LINK_TEX[link], "terms": terms, "y": answers["y"], "n": n,
+                   "offset": bool(answers.get("offset")), "prior_a": 0.001, "prior_b": 0.001}
+        if dist == "Normal":
+            return ModelSpec(arrays={"y": y, "X": X}, params=terms + ["sigma2_e", "deviance"],
+                             monitored=terms + ["sigma2_e"], context=context,
+                             notes={"n": n, "dropped": dropped})
+        return ModelSpec(arrays={"y": y, "X": X, "m": m, "off": off}, params=terms + ["deviance"],
+                         monitored=terms, context=context, notes={"n": n, "dropped": dropped})
 
     def outputs(self, fit, results):
         dic = fit.dic(fit.mean(fit.spec.monitored))

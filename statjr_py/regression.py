@@ -1,0 +1,152 @@
+"""Pieces shared by regression-type templates (1LevelMod, 2LevelMod, 2LevelRS).
+
+Not tied to any one template: the questions about a response's
+distribution, turning answers into checked response arrays, sorting rows by
+level-2 unit for the C++ kernels, and summarising level-2 residuals.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .datasets import column
+from .errors import InputError
+from .inputs import Text, Variable
+
+LINKS = {"Normal": ["identity"], "Binomial": ["logit", "probit", "cloglog"], "Poisson": ["log"]}
+
+
+def ask_distribution(ask, choices=("Normal", "Binomial", "Poisson")) -> str:
+    """Ask ``D`` and, as Stat-JR does, the link and denominator or offset it needs."""
+    dist = ask(Text("D", "Specify the distribution:", choices=list(choices),
+                    help="Normal for continuous responses, Binomial for successes out of a "
+                         "number of trials (0/1 responses: denominator cons), Poisson for counts."))
+    if dist == "Binomial":
+        ask(Text("link", "Specify the link function:", choices=LINKS["Binomial"], default="logit",
+                 help="logit (log-odds), probit (latent normal) or cloglog."))
+        ask(Variable("n", "Denominator (number of trials):", default="cons",
+                     help="The variable holding the number of trials; cons (1) for 0/1 responses."))
+    elif dist == "Poisson":
+        ask(Variable("offset", "Offset (on the log scale):", optional=True,
+                     help="Added to the linear predictor with coefficient 1, e.g. log exposure. "
+                          "Leave out for none."))
+    return dist
+
+
+def link_of(answers) -> str:
+    dist = answers["D"]
+    return answers.get("link") or LINKS[dist][0]
+
+
+def response(frame: pd.DataFrame, answers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Response, denominator (ones unless Binomial) and offset (zeros unless given)."""
+    y = column(frame, answers["y"])
+    n = len(frame)
+    m = column(frame, answers["n"]) if answers["D"] == "Binomial" else np.ones(n)
+    off = column(frame, answers["offset"]) if answers.get("offset") else np.zeros(n)
+    return y, m, off
+
+
+def check_response(answers, y: np.ndarray, m: np.ndarray) -> None:
+    """Binomial and Poisson responses must be counts the likelihood can hold."""
+    dist, name = answers["D"], answers["y"]
+    if dist == "Normal":
+        return
+    bad = (y < 0) | (y != np.round(y))
+    if dist == "Binomial":
+        bad |= (y > m) | (m < 1) | (m != np.round(m))
+    if bad.any():
+        i = int(np.argmax(bad))
+        need = ("whole numbers from 0 to the denominator '" + answers["n"] + "'"
+                if dist == "Binomial" else "non-negative whole numbers")
+        raise InputError(f"input 'y' = {name!r}: value {y[i]:g} (row {i + 1}) is not allowed for a "
+                         f"{dist} response; it needs {need}")
+
+
+def sort_by_unit(unit: np.ndarray, nunits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row order grouping units together (stable), and each unit's first row.
+
+    Returns ``order`` (apply to every per-row array) and ``start`` of length
+    ``nunits + 1`` so that unit j owns sorted rows ``start[j]:start[j+1]``.
+    """
+    order = np.argsort(unit, kind="stable")
+    counts = np.bincount(unit, minlength=nunits)
+    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return order, start
+
+
+def pooled_moments(extras: list[dict], key: str = "residuals") -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean and sd of random effects from per-chain running moments."""
+    total = sum(e[key][0] for e in extras)
+    k = (len(extras[0][key]) - 1) // 2
+    s = sum(e[key][1:1 + k] for e in extras)
+    ss = sum(e[key][1 + k:] for e in extras)
+    mean = s / total
+    var = np.maximum(ss / total - mean ** 2, 0.0) * total / max(total - 1, 1)
+    return mean, np.sqrt(var)
+
+
+def residual_table(l2id: str, ids: np.ndarray, sizes: np.ndarray, mean: np.ndarray,
+                   sd: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """Level-2 residuals: one row per unit, posterior mean and sd per effect."""
+    q = len(names)
+    table = pd.DataFrame({l2id: ids, "n": sizes})
+    for a, name in enumerate(names):
+        table[f"u_{name}_mean"] = mean[a::q]
+        table[f"u_{name}_sd"] = sd[a::q]
+    return table
+
+
+def prepare_two_level(frame: pd.DataFrame, answers, template: str, zvars=None) -> dict:
+    """Checked, listwise-complete, unit-sorted arrays for a two-level model.
+
+    Rows with a missing response, explanatory variable, denominator or offset
+    are left out (with a warning); the rest are sorted by level-2 unit so the
+    C++ kernels walk each unit's rows contiguously.
+    """
+    import logging
+
+    from .datasets import complete_rows, design, level2_index
+
+    y, m, off = response(frame, answers)
+    X, terms = design(frame, answers["x"])
+    Z, zterms = design(frame, zvars) if zvars else (np.ones((len(frame), 1)), ["cons"])
+    keep = complete_rows(y, X, Z, m, off)
+    dropped = int((~keep).sum())
+    if dropped:
+        logging.getLogger("statjr_py.regression").warning(
+            "%s: %d of %d cases have missing values and are left out", template, dropped, len(keep))
+    sub = frame.loc[keep]
+    unit, ids = level2_index(sub, answers["L2ID"])
+    y, m, off, X, Z = y[keep], m[keep], off[keep], X[keep], Z[keep]
+    check_response(answers, y, m)
+    n, k = X.shape
+    if len(ids) < 2:
+        raise InputError(f"input 'L2ID' = {answers['L2ID']!r}: only {len(ids)} level-2 unit; "
+                         "a two-level model needs several")
+    if n <= k or np.linalg.matrix_rank(X) < k:
+        raise InputError(f"input 'x' = {answers.strings['x']!r}: the explanatory variables are "
+                         "collinear or too many for the complete cases; remove some")
+    order, start = sort_by_unit(unit, len(ids))
+    return {"y": y[order], "m": m[order], "off": off[order], "X": X[order], "Z": Z[order],
+            "start": start, "terms": terms, "zterms": zterms, "ids": ids,
+            "sizes": np.diff(start), "n": n, "J": len(ids), "K": k, "dropped": dropped}
+
+
+def two_level_outputs(fit, results, normal: bool) -> None:
+    """Level-2 residuals and DIC (deviance conditional on the random effects)."""
+    notes = fit.spec.notes
+    mean, sd = pooled_moments(fit.extras)
+    results.add("ResidualsLevel2", residual_table(fit.answers["L2ID"], notes["ids"], notes["sizes"],
+                                                  mean, sd, notes["zterms"]), "table")
+    theta = list(fit.mean(notes["terms"]))
+    if normal:
+        theta.append(fit.param("sigma2_e").mean())
+    dic = fit.dic(np.concatenate([theta, mean]))
+    results.add("ModelFit", pd.DataFrame([{**dic, "n": notes["n"], "units": notes["J"]}]), "table")
+
+
+def residual_finish(sampler, spec) -> dict:
+    """Per-chain running moments of the random effects (a template's ``finish``)."""
+    q = len(spec.notes["zterms"])
+    return {"residuals": sampler.call("residuals", 1 + 2 * spec.notes["J"] * q)}

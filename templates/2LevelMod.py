@@ -1,0 +1,81 @@
+"""2LevelMod: random-intercept models for Normal, Binomial and Poisson responses.
+
+    y_ij ~ D(mu_ij),  g(mu_ij) = x_ij' beta + u_j,  u_j ~ N(0, sigma2_u)
+
+Normal: every step Gibbs.  Binomial and Poisson: the fixed effects as one
+block and each u_j by random-walk Metropolis, with proposal scales tuned
+during burn-in as MLwiN does.  Priors: flat on beta, Gamma(0.001, 0.001) on
+the precisions.
+"""
+from __future__ import annotations
+
+from statjr_py import L2ID, ModelSpec, Template, Variable, VariableList
+from statjr_py.regression import (ask_distribution, link_of, prepare_two_level,
+                                  residual_finish, two_level_outputs)
+
+LINK_ENUM = {"logit": "Logit", "probit": "Probit", "cloglog": "Cloglog", "log": "Log"}
+LINK_TEX = {"identity": r"\mu_{ij}", "logit": r"\mathrm{logit}(\pi_{ij})",
+            "probit": r"\Phi^{-1}(\pi_{ij})", "cloglog": r"\log(-\log(1 - \pi_{ij}))",
+            "log": r"\log(\pi_{ij})"}
+
+
+class TwoLevelMod(Template):
+    name = "2LevelMod"
+    description = "Two-level random-intercept model (Normal, Binomial or Poisson response)."
+
+    equation = r"""\begin{aligned}
+{% if D == "Normal" %}\mathrm{ {{- y -}} }_{ij} &\sim \mathrm{N}(\mu_{ij}, \sigma^2_e) \\
+{% elif D == "Binomial" %}\mathrm{ {{- y -}} }_{ij} &\sim \mathrm{Binomial}(n_{ij}, \pi_{ij}) \\
+{% else %}\mathrm{ {{- y -}} }_{ij} &\sim \mathrm{Poisson}(\pi_{ij}) \\
+{% endif %}
+{{ link_tex }} &= {% if offset %}\mathrm{offset}_{ij} + {% endif %}{% for t in terms %}\beta_{ {{- loop.index0 -}} }\,\mathrm{ {{- t | replace('_', '\\_') -}} }_{ij} + {% endfor %}u_j \\
+u_j &\sim \mathrm{N}(0, \sigma^2_u), \quad j = 1, \dots, {{ J }} \text{ ({{ l2id | replace('_', '\\_') }})} \\
+\beta_k &\propto 1, \quad 1/\sigma^2_u \sim \Gamma(0.001, 0.001){% if D == "Normal" %}, \quad 1/\sigma^2_e \sim \Gamma(0.001, 0.001){% endif %}
+
+\end{aligned}
+"""
+    algorithm = r"""\begin{enumerate}
+{% if D == "Normal" %}
+\item $\beta \mid u, \sigma^2_e \sim \mathrm{N}\big((X'X)^{-1}X'(y - u),\; \sigma^2_e (X'X)^{-1}\big)$.
+\item $u_j \mid \beta, \sigma^2_u, \sigma^2_e \sim \mathrm{N}\big(\tfrac{\sigma^{-2}_e \sum_i (y_{ij} - x_{ij}'\beta)}{n_j \sigma^{-2}_e + \sigma^{-2}_u},\; (n_j \sigma^{-2}_e + \sigma^{-2}_u)^{-1}\big)$.
+\item $1/\sigma^2_u \sim \Gamma(0.001 + J/2,\; 0.001 + \tfrac12\sum_j u_j^2)$.
+\item $1/\sigma^2_e \sim \Gamma(0.001 + N/2,\; 0.001 + \tfrac12\sum_{ij} e_{ij}^2)$.
+{% else %}
+\item $\beta$: one random-walk Metropolis step for the whole vector, with proposal covariance
+the inverse Fisher information at the mode (ignoring $u$) scaled by $s$, tuned in burn-in towards 30\% acceptance.
+\item $u_j$: for each unit, a univariate random-walk Metropolis step with its own scale, tuned in burn-in towards 44\% acceptance (Browne and Draper 2000).
+\item $1/\sigma^2_u \sim \Gamma(0.001 + J/2,\; 0.001 + \tfrac12\sum_j u_j^2)$.
+{% endif %}
+\end{enumerate}
+"""
+
+    def inputs(self, ask):
+        ask(Variable("y", "Response:", help="The variable to model."))
+        ask(L2ID("L2ID", "Level 2 ID:", help="The identifier of level-2 units (e.g. school)."))
+        ask_distribution(ask)
+        ask(VariableList("x", "Explanatory variables:",
+                         help="Include cons for an intercept; tick categorical variables "
+                              "(name.cat) for dummies with the last category as reference."))
+
+    def model(self, data, answers):
+        p = prepare_two_level(data.frame, answers, self.name)
+        dist, link = answers["D"], link_of(answers)
+        terms = p["terms"]
+        context = {"K": p["K"], "J": p["J"], "D": dist, "link": link,
+                   "link_enum": LINK_ENUM.get(link, ""), "link_tex": LINK_TEX[link],
+                   "terms": terms, "y": answers["y"], "l2id": answers["L2ID"],
+                   "offset": bool(answers.get("offset"))}
+        notes = {k: p[k] for k in ("n", "J", "ids", "sizes", "zterms", "terms", "dropped")}
+        if dist == "Normal":
+            return ModelSpec(arrays={"y": p["y"], "X": p["X"], "Z": p["Z"], "start": p["start"]},
+                             params=terms + ["sigma2_u", "sigma2_e", "deviance"],
+                             monitored=terms + ["sigma2_u", "sigma2_e"], context=context, notes=notes)
+        return ModelSpec(arrays={"y": p["y"], "X": p["X"], "m": p["m"], "off": p["off"],
+                                 "start": p["start"]},
+                         params=terms + ["sigma2_u", "deviance"], monitored=terms + ["sigma2_u"],
+                         context=context, notes=notes)
+
+    finish = staticmethod(residual_finish)
+
+    def outputs(self, fit, results):
+        two_level_outputs(fit, results, normal=fit.answers["D"] == "Normal")
