@@ -99,14 +99,29 @@ def run_mcmc(tmpl: Template, job: Job) -> Results:
     fit = Fit(spec, draws, extras, job.answers, job.data, module)
     results = Results()
     idx = [spec.params.index(p) for p in spec.monitored]
-    results.add("ModelResults", summarise(draws[:, :, idx], spec.monitored), "table")
+    summary = summarise(draws[:, :, idx], spec.monitored)
+    results.add("ModelResults", summary, "table")
+    results.add("ModelParameters", summary[["term", "mean", "sd"]].copy(), "table")
     tmpl.outputs(fit, results)
     results.add("out", chains_frame(draws, spec.params, job.options), "table")
+    if job.options.diagnostics:
+        add_diagnostic_plots(results, draws[:, :, idx], spec.monitored, job.options)
     results.add(f"{tmpl.name}.cpp", source, "cpp")
     context = {**spec.context, "answers": job.answers}
     results.add("equation.tex", render_string(tmpl.equation, context), "tex")
     results.add("algorithm.tex", render_string(tmpl.algorithm, context), "tex")
     return results
+
+
+def add_diagnostic_plots(results: Results, draws: np.ndarray, names: list[str],
+                         opts: EstOptions, prefix: str = "") -> None:
+    """One six-panel SVG per parameter, named ``<prefix><parameter>.svg``."""
+    from .plots import six_panel_svg
+
+    for k, name in enumerate(names):
+        results.add(f"{prefix}{name}.svg",
+                    six_panel_svg(name, draws[:, :, k], opts.burnin + opts.thinning, opts.thinning),
+                    "svg")
 
 
 def chains_frame(draws: np.ndarray, names: list[str], opts: EstOptions) -> pd.DataFrame:
