@@ -168,56 +168,73 @@ class Progress:
             self.callback(self.done, self.total)
 
 
-def run_chain(module: Module, arrays: Mapping[str, np.ndarray], opts: EstOptions, seed: int,
-              progress: Progress | None = None,
-              finish: Callable[[Sampler], dict] | None = None) -> tuple[np.ndarray, dict]:
-    """Burn in (adapting), then monitor one chain; return draws and extras.
+@dataclass
+class Segment:
+    """A stretch of one chain.
 
-    ``finish`` runs on the live sampler after monitoring, for outputs that
-    the template asks of the C++ side (residuals, deviance at the mean, ...).
+    ``adapt`` lets Metropolis steps tune their proposals (burn-in only);
+    ``store`` keeps every ``thin``-th draw; ``snapshot`` is called on the live
+    sampler at the end of the stretch, and its result is returned (imputed
+    datasets, residual moments, ...).
     """
+
+    iterations: int
+    adapt: bool = False
+    store: bool = True
+    thin: int = 1
+    snapshot: Callable[[Sampler], Any] | None = None
+
+
+def run_segments(module: Module, arrays: Mapping[str, np.ndarray], seed: int,
+                 segments: list[Segment], progress: Progress | None = None) -> tuple[np.ndarray, list]:
+    """Run one chain through ``segments``; return stored draws and snapshots."""
     sampler = Sampler(module, arrays, seed)
     try:
-        left = opts.burnin
-        while left > 0:
-            n = min(CHUNK, left)
-            sampler.sample(n, adapt=True, store=False)
-            left -= n
-            if progress:
-                progress.add(n)
-        parts, left = [], opts.iterations
-        step = max(CHUNK // opts.thinning, 1) * opts.thinning
-        while left >= opts.thinning:
-            n = min(step, left - left % opts.thinning)
-            parts.append(sampler.sample(n, thin=opts.thinning))
-            left -= n
-            if progress:
-                progress.add(n)
-        extras = finish(sampler) if finish else {}
-        return np.vstack(parts), extras
+        parts, snaps = [np.empty((0, sampler.nparams))], []
+        for seg in segments:
+            left = seg.iterations
+            step = max(CHUNK // seg.thin, 1) * seg.thin
+            while left > 0:
+                n = min(step, left)
+                drawn = sampler.sample(n, thin=seg.thin, adapt=seg.adapt, store=seg.store)
+                if seg.store:
+                    parts.append(drawn)
+                left -= n
+                if progress:
+                    progress.add(n)
+            if seg.snapshot is not None:
+                snaps.append(seg.snapshot(sampler))
+        return np.vstack(parts), snaps
     finally:
         sampler.close()
+
+
+def parallel_map(fn: Callable, items: list, executor: Executor | None, processes: int) -> list:
+    """``[fn(x) for x in items]`` on the caller's executor or a thread pool."""
+    own = executor is None
+    pool = executor or ThreadPoolExecutor(max_workers=max(1, min(processes, len(items))))
+    try:
+        return [f.result() for f in [pool.submit(fn, x) for x in items]]
+    finally:
+        if own:
+            pool.shutdown()
 
 
 def run_chains(module: Module, arrays: Mapping[str, np.ndarray], opts: EstOptions,
                progress: Callable[[int, int], None] | None = None,
                executor: Executor | None = None,
                finish: Callable[[Sampler], dict] | None = None) -> tuple[np.ndarray, list[dict]]:
-    """Run ``opts.nchains`` chains in parallel.
+    """Run ``opts.nchains`` chains in parallel: burn-in (adapting), then monitoring.
 
     Returns
     -------
     draws : ndarray, shape (nchains, ndraws, nparams)
-    extras : list of dict, one per chain, from ``finish``
+    extras : list of dict, one per chain, from ``finish`` run after monitoring
     """
-    seeds = chain_seeds(opts.seed, opts.nchains)
     counter = Progress(opts.nchains * (opts.burnin + opts.iterations), progress)
-    own = executor is None
-    pool = executor or ThreadPoolExecutor(max_workers=min(opts.processes, opts.nchains))
-    try:
-        futures = [pool.submit(run_chain, module, arrays, opts, s, counter, finish) for s in seeds]
-        results = [f.result() for f in futures]
-    finally:
-        if own:
-            pool.shutdown()
-    return np.stack([r[0] for r in results]), [r[1] for r in results]
+    monitored = opts.iterations - opts.iterations % opts.thinning
+    segments = [Segment(opts.burnin, adapt=True, store=False),
+                Segment(monitored, thin=opts.thinning, snapshot=finish or (lambda s: {}))]
+    results = parallel_map(lambda seed: run_segments(module, arrays, seed, segments, counter),
+                           chain_seeds(opts.seed, opts.nchains), executor, opts.processes)
+    return np.stack([r[0] for r in results]), [r[1][0] for r in results]

@@ -1,0 +1,694 @@
+// The joint latent-normal imputation model (REALCOM-IMPUTE; Goldstein,
+// Carpenter, Kenward & Levin 2009, Statistical Modelling 9(3), 173-197).
+//
+// Level 1, row i of unit j: z_ij = X_ij beta + u_j + e_ij,  e_ij ~ N(0, Omega_e)
+// Level 2, unit j:          w_j  = X2_j gamma + v_j
+//                           (u_j, v_j) ~ N(0, Omega_u)
+// One latent coordinate per Normal, Binary or Ordered response, p-1 per
+// Unordered response with p categories.  Binary/Ordered/Unordered
+// coordinates have unit variance (Omega_e at level 1, Omega_u at level 2).
+//
+// Rows are sorted by unit (unit j owns rows start[j] .. start[j+1]-1).
+// Every step but the covariance and threshold updates is Gibbs; see
+// docs/imputation.md for the derivations and costs.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+#include "statjr/covariance.hpp"
+#include "statjr/dist.hpp"
+#include "statjr/linalg.hpp"
+#include "statjr/mh.hpp"
+
+namespace statjr {
+namespace impute {
+
+enum Type : int { Normal = 0, Binary = 1, Ordered = 2, Unordered = 3 };
+
+struct Resp {
+    int type;   // Type
+    int ncat;   // categories (Ordered, Unordered), 2 for Binary, 0 for Normal
+    int coord;  // its first latent coordinate within its level
+    int col;    // its column in Y1 or Y2
+};
+
+inline int ncoords(const Resp &r) { return r.type == Unordered ? r.ncat - 1 : 1; }
+
+// Everything fixed for one model: generated code fills it in.
+struct Spec {
+    bool two_level = true, conditional = true;
+    std::vector<Resp> r1, r2;
+    std::vector<int> k1, k2;  // covariates per coordinate, levels 1 and 2
+    double nu0 = 0.0, psi0 = 0.002;  // covariance prior offsets (see covariance.hpp)
+};
+
+const double INF = std::numeric_limits<double>::infinity();
+
+struct Model {
+    Spec s;
+    long n = 0;
+    int J = 0, Q1 = 0, Q2 = 0, Q = 0, K1 = 0, K2 = 0;
+    const double *Y1, *X1, *Y2, *X2;
+    const std::int32_t *start;
+    std::vector<int> off1, off2;             // first covariate of each coordinate
+    Vec Z, mu1, U, W, mu2, beta, gamma;      // latents, means, random effects, coefficients
+    Vec S1, S2;                              // X'X cross-products (K1 x K1, K2 x K2)
+    std::vector<Vec> thresholds;             // per response (level 1 then level 2); t[0] = 0
+    std::vector<Tuner> threshold_tuners;
+    CovarianceSampler Oe, Ou;
+    Rng rng;
+    // work buffers, sized once
+    Vec Pe, Pu, r, t, A, b, tmpq, tmpq2, Se, Su, cond_c, cond_m, cond_n, pv;
+
+    Model(const Spec &spec, const double *Y1_, const double *X1_, const std::int32_t *start_,
+          long n_, int J_, const double *Y2_, const double *X2_, std::uint64_t seed)
+        : s(spec), n(n_), J(J_), Y1(Y1_), X1(X1_), Y2(Y2_), X2(X2_), start(start_), rng(seed) {
+        for (const Resp &x : s.r1) Q1 += ncoords(x);
+        for (const Resp &x : s.r2) Q2 += ncoords(x);
+        Q = Q1 + Q2;
+        off1.assign(Q1 + 1, 0);
+        for (int c = 0; c < Q1; ++c) off1[c + 1] = off1[c] + s.k1[c];
+        off2.assign(Q2 + 1, 0);
+        for (int c = 0; c < Q2; ++c) off2[c + 1] = off2[c] + s.k2[c];
+        K1 = off1[Q1]; K2 = off2[Q2];
+        Z.assign(n * Q1, 0.0); mu1.assign(n * Q1, 0.0); U.assign(std::size_t(J) * Q1, 0.0);
+        W.assign(std::size_t(J) * Q2, 0.0); mu2.assign(std::size_t(J) * Q2, 0.0);
+        beta.assign(K1, 0.0); gamma.assign(K2, 0.0);
+        const int qmax = std::max(Q, 1), kmax = std::max(std::max(K1, K2), 1);
+        r.assign(qmax, 0.0); t.assign(qmax, 0.0); tmpq.assign(qmax * qmax, 0.0);
+        tmpq2.assign(qmax * qmax, 0.0); A.assign(kmax * kmax, 0.0); b.assign(kmax, 0.0);
+        Pe.assign(Q1 * Q1, 0.0); Pu.assign(qmax * qmax, 0.0);
+        Se.assign(Q1 * Q1, 0.0); Su.assign(qmax * qmax, 0.0);
+        cond_c.assign(qmax * qmax, 0.0); cond_m.assign(qmax * qmax, 0.0);
+        cond_n.assign(qmax * qmax, 0.0); pv.assign(qmax * qmax, 0.0);
+        cross_products();
+        init_thresholds();
+        init_latents();
+        init_parameters();
+    }
+
+    // ---------------------------------------------------------------- setup
+    void cross_products() {
+        S1.assign(K1 * K1, 0.0);
+        for (long i = 0; i < n; ++i) {
+            const double *x = X1 + i * K1;
+            for (int a = 0; a < K1; ++a)
+                for (int c = 0; c < K1; ++c) S1[a * K1 + c] += x[a] * x[c];
+        }
+        S2.assign(K2 * K2, 0.0);
+        for (int j = 0; j < J && K2 > 0; ++j) {
+            const double *x = X2 + std::size_t(j) * K2;
+            for (int a = 0; a < K2; ++a)
+                for (int c = 0; c < K2; ++c) S2[a * K2 + c] += x[a] * x[c];
+        }
+    }
+
+    void init_thresholds() {
+        for (const Resp &x : s.r1) add_thresholds(x);
+        for (const Resp &x : s.r2) add_thresholds(x);
+    }
+    void add_thresholds(const Resp &x) {
+        Vec th;
+        if (x.type == Ordered)
+            for (int c = 0; c < x.ncat - 1; ++c) th.push_back(double(c));  // t[0] = 0 fixed
+        thresholds.push_back(th);
+        threshold_tuners.push_back(Tuner(0.05, 0.44));
+    }
+    const Vec &th1(int k) const { return thresholds[k]; }
+    const Vec &th2(int k) const { return thresholds[s.r1.size() + k]; }
+
+    // A latent value consistent with an observed category, to start from.
+    static double start_value(const Resp &x, const Vec &th, double y, int m) {
+        if (std::isnan(y)) return 0.0;
+        switch (x.type) {
+            case Normal: return y;
+            case Binary: return y > 0.5 ? 0.5 : -0.5;
+            case Ordered: {
+                const int c = int(y);
+                if (c == 0) return th[0] - 0.5;
+                if (c == x.ncat - 1) return th.back() + 0.5;
+                return 0.5 * (th[c - 1] + th[c]);
+            }
+            default: return (int(y) == m) ? 0.5 : -0.5;
+        }
+    }
+
+    void init_latents() {
+        for (std::size_t k = 0; k < s.r1.size(); ++k) {
+            const Resp &x = s.r1[k];
+            double sum = 0.0; long cnt = 0;
+            for (long i = 0; i < n; ++i) {
+                const double y = Y1[i * s.r1.size() + x.col];
+                for (int m = 0; m < ncoords(x); ++m) Z[i * Q1 + x.coord + m] = start_value(x, th1(k), y, m);
+                if (x.type == Normal && !std::isnan(y)) { sum += y; ++cnt; }
+            }
+            if (x.type == Normal)
+                for (long i = 0; i < n; ++i)
+                    if (std::isnan(Y1[i * s.r1.size() + x.col])) Z[i * Q1 + x.coord] = cnt ? sum / cnt : 0.0;
+        }
+        for (std::size_t k = 0; k < s.r2.size(); ++k) {
+            const Resp &x = s.r2[k];
+            double sum = 0.0; long cnt = 0;
+            for (int j = 0; j < J; ++j) {
+                const double y = Y2[std::size_t(j) * s.r2.size() + x.col];
+                for (int m = 0; m < ncoords(x); ++m) W[j * Q2 + x.coord + m] = start_value(x, th2(k), y, m);
+                if (x.type == Normal && !std::isnan(y)) { sum += y; ++cnt; }
+            }
+            if (x.type == Normal)
+                for (int j = 0; j < J; ++j)
+                    if (std::isnan(Y2[std::size_t(j) * s.r2.size() + x.col])) W[j * Q2 + x.coord] = cnt ? sum / cnt : 0.0;
+        }
+    }
+
+    // Coordinates of categorical responses have variance 1; the p-1
+    // coordinates of one Unordered response have correlation 1/2 among
+    // themselves, the structure that independent utilities give (see
+    // docs/imputation.md: left free, it is barely identified).
+    static std::vector<char> fixed_flags(const std::vector<Resp> &rs, int offset, int total) {
+        std::vector<char> f(total, 0);
+        for (const Resp &x : rs)
+            if (x.type != Normal)
+                for (int m = 0; m < ncoords(x); ++m) f[offset + x.coord + m] = 1;
+        return f;
+    }
+    static std::vector<char> fixed_pairs(const std::vector<Resp> &rs, int offset, int total, Vec &start) {
+        std::vector<char> f(total * total, 0);
+        for (const Resp &x : rs)
+            if (x.type == Unordered)
+                for (int a = 0; a < ncoords(x); ++a)
+                    for (int b = 0; b < ncoords(x); ++b) {
+                        if (a == b) continue;
+                        const int i = offset + x.coord + a, j = offset + x.coord + b;
+                        f[i * total + j] = 1;
+                        start[i * total + j] = 0.5;
+                    }
+        return f;
+    }
+
+    void init_parameters() {
+        // Coefficients: per-coordinate least squares on the starting latents.
+        Vec ident(Q1 * Q1, 0.0);
+        for (int c = 0; c < Q1; ++c) ident[c * Q1 + c] = 1.0;
+        Pe = ident;
+        draw_beta(false);
+        Vec oe(Q1 * Q1, 0.0);
+        for (int c = 0; c < Q1; ++c) {
+            double ss = 0.0;
+            for (long i = 0; i < n; ++i) { const double e = Z[i * Q1 + c] - mu1[i * Q1 + c]; ss += e * e; }
+            oe[c * Q1 + c] = std::max(ss / n, 1e-6);
+        }
+        std::vector<char> fe = fixed_flags(s.r1, 0, Q1);
+        for (int c = 0; c < Q1; ++c) if (fe[c]) oe[c * Q1 + c] = 1.0;
+        std::vector<char> pe = fixed_pairs(s.r1, 0, Q1, oe);
+        Oe.init(Q1, fe, pe, Q1 - 1 + s.nu0, s.psi0, oe);
+        if (!s.two_level) return;
+        Vec ou(Q * Q, 0.0);
+        for (int c = 0; c < Q1; ++c) ou[c * Q + c] = 0.1 * oe[c * Q1 + c];
+        if (Q2 > 0) {
+            Vec ident2(Q2 * Q2, 0.0);
+            for (int c = 0; c < Q2; ++c) ident2[c * Q2 + c] = 1.0;
+            draw_gamma_given(ident2, false);
+            for (int c = 0; c < Q2; ++c) {
+                double ss = 0.0;
+                for (int j = 0; j < J; ++j) { const double e = W[j * Q2 + c] - mu2[j * Q2 + c]; ss += e * e; }
+                ou[(Q1 + c) * Q + Q1 + c] = std::max(ss / J, 1e-6);
+            }
+        }
+        std::vector<char> fu = fixed_flags(s.r2, Q1, Q);
+        for (int c = 0; c < Q; ++c) if (fu[c]) ou[c * Q + c] = 1.0;
+        std::vector<char> pu = fixed_pairs(s.r2, Q1, Q, ou);
+        Ou.init(Q, fu, pu, Q - 1 + s.nu0, s.psi0, ou);
+    }
+
+    // ---------------------------------------------------------------- pieces
+    static void invert(const Vec &m, int q, Vec &work, Vec &out) {
+        work = m;
+        cholesky_or_throw(work.data(), q, "a covariance matrix");
+        chol_inverse(work.data(), q, out.data());
+    }
+
+    // Draw coordinate k of residual vector res (length q) from its
+    // conditional given the others under precision p, so that
+    // base + res[k] lies in (lo, hi).
+    double draw_conditional(const double *p, int q, double *res, int k, double base, double lo, double hi) {
+        double m = 0.0;
+        for (int l = 0; l < q; ++l) if (l != k) m += p[k * q + l] * res[l];
+        const double pk = p[k * q + k];
+        const double mean = -m / pk, sd = 1.0 / std::sqrt(pk);
+        const double v = (lo == -INF && hi == INF) ? mean + sd * rng.normal()
+                                                    : truncated_normal(rng, mean, sd, lo - base, hi - base);
+        res[k] = v;
+        return base + v;
+    }
+
+    // Update the latent coordinates of response x for one row or unit.
+    // z: that row's latents (within the level), base: their means, res:
+    // residual vector in the precision's coordinates, at: index of the
+    // response's first coordinate in res.
+    void draw_response(const Resp &x, const Vec &th, double y, double *z, const double *base,
+                       const double *p, int q, double *res, int at) {
+        const bool miss = std::isnan(y);
+        if (x.type == Normal) {
+            if (miss) z[x.coord] = draw_conditional(p, q, res, at, base[x.coord], -INF, INF);
+            return;
+        }
+        if (x.type == Binary) {
+            const double lo = miss ? -INF : (y > 0.5 ? 0.0 : -INF), hi = miss ? INF : (y > 0.5 ? INF : 0.0);
+            z[x.coord] = draw_conditional(p, q, res, at, base[x.coord], lo, hi);
+            return;
+        }
+        if (x.type == Ordered) {
+            double lo = -INF, hi = INF;
+            if (!miss) {
+                const int c = int(y);
+                if (c > 0) lo = th[c - 1];
+                if (c < x.ncat - 1) hi = th[c];
+            }
+            z[x.coord] = draw_conditional(p, q, res, at, base[x.coord], lo, hi);
+            return;
+        }
+        // Unordered: one coordinate at a time, bounds from the others' current values.
+        const int nc = x.ncat - 1, obs = miss ? -1 : int(y);
+        for (int m = 0; m < nc; ++m) {
+            double lo = -INF, hi = INF;
+            if (obs == nc) {
+                hi = 0.0;  // reference category: every coordinate negative
+            } else if (obs == m) {
+                lo = 0.0;
+                for (int o = 0; o < nc; ++o) if (o != m) lo = std::max(lo, z[x.coord + o]);
+            } else if (obs >= 0) {
+                hi = z[x.coord + obs];
+            }
+            z[x.coord + m] = draw_conditional(p, q, res, at + m, base[x.coord + m], lo, hi);
+        }
+    }
+
+    // Category (or value) a response's latents stand for.
+    static double read_back(const Resp &x, const Vec &th, const double *z) {
+        switch (x.type) {
+            case Normal: return z[x.coord];
+            case Binary: return z[x.coord] > 0.0 ? 1.0 : 0.0;
+            case Ordered: {
+                int c = 0;
+                while (c < x.ncat - 1 && z[x.coord] > th[c]) ++c;
+                return double(c);
+            }
+            default: {
+                int best = x.ncat - 1;
+                double top = 0.0;
+                for (int m = 0; m < x.ncat - 1; ++m)
+                    if (z[x.coord + m] > top) { top = z[x.coord + m]; best = m; }
+                return double(best);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- steps
+    // 1. Level-1 latents and missing values.
+    void draw_level1() {
+        invert(Oe.omega, Q1, tmpq, Pe);
+        const std::size_t R1 = s.r1.size();
+        if (!s.two_level || s.conditional) {
+            for (int j = 0; j < J; ++j)
+                for (long i = start[j]; i < start[j + 1]; ++i) {
+                    double *z = &Z[i * Q1];
+                    const double *m = &mu1[i * Q1];
+                    for (int c = 0; c < Q1; ++c) { t[c] = m[c] + (s.two_level ? U[j * Q1 + c] : 0.0); r[c] = z[c] - t[c]; }
+                    for (std::size_t k = 0; k < R1; ++k)
+                        draw_response(s.r1[k], th1(k), Y1[i * R1 + s.r1[k].col], z, t.data(), Pe.data(), Q1, r.data(), s.r1[k].coord);
+                }
+            return;
+        }
+        // Marginal variant: u_j integrated out.  Row i is drawn from its
+        // distribution given the unit's other rows: mean mu + E[u_j | others],
+        // covariance Omega_e + Var[u_j | others].
+        prior_of_u();
+        Vec lam(Q1 * Q1), lam_inv(Q1 * Q1), g(Q1 * Q1), a0(Q1), sum(Q1), pm(Q1 * Q1), sm(Q1 * Q1), mu(Q1);
+        for (int j = 0; j < J; ++j) {
+            const long nj = start[j + 1] - start[j];
+            for (int c = 0; c < Q1 * Q1; ++c) lam[c] = cond_c[c] + (nj - 1) * Pe[c];  // cond_c: C^{-1}
+            invert(lam, Q1, tmpq, lam_inv);
+            // a0 = lam^-1 C^-1 m0, g = lam^-1 Pe
+            prior_mean_u(j, mu);  // m0
+            for (int c = 0; c < Q1; ++c) { double v = 0; for (int d = 0; d < Q1; ++d) v += cond_c[c * Q1 + d] * mu[d]; t[c] = v; }
+            for (int c = 0; c < Q1; ++c) { double v = 0; for (int d = 0; d < Q1; ++d) v += lam_inv[c * Q1 + d] * t[d]; a0[c] = v; }
+            for (int c = 0; c < Q1; ++c)
+                for (int d = 0; d < Q1; ++d) { double v = 0; for (int e = 0; e < Q1; ++e) v += lam_inv[c * Q1 + e] * Pe[e * Q1 + d]; g[c * Q1 + d] = v; }
+            for (int c = 0; c < Q1 * Q1; ++c) sm[c] = Oe.omega[c] + lam_inv[c];
+            invert(sm, Q1, tmpq, pm);
+            for (int c = 0; c < Q1; ++c) sum[c] = 0.0;
+            for (long i = start[j]; i < start[j + 1]; ++i)
+                for (int c = 0; c < Q1; ++c) sum[c] += Z[i * Q1 + c] - mu1[i * Q1 + c];
+            for (long i = start[j]; i < start[j + 1]; ++i) {
+                double *z = &Z[i * Q1];
+                const double *m = &mu1[i * Q1];
+                for (int c = 0; c < Q1; ++c) sum[c] -= z[c] - m[c];  // the unit's other rows
+                for (int c = 0; c < Q1; ++c) {
+                    double v = a0[c];
+                    for (int d = 0; d < Q1; ++d) v += g[c * Q1 + d] * sum[d];
+                    t[c] = m[c] + v;
+                    r[c] = z[c] - t[c];
+                }
+                for (std::size_t k = 0; k < R1; ++k)
+                    draw_response(s.r1[k], th1(k), Y1[i * R1 + s.r1[k].col], z, t.data(), pm.data(), Q1, r.data(), s.r1[k].coord);
+                for (int c = 0; c < Q1; ++c) sum[c] += z[c] - m[c];
+            }
+        }
+    }
+
+    // GLS for coefficients: precision blocks p_cd S_cd, right side from
+    // per-row (or per-unit) P * target.
+    void draw_beta(bool draw) {
+        for (int a = 0; a < K1 * K1; ++a) A[a] = 0.0;
+        for (int c = 0; c < Q1; ++c)
+            for (int d = 0; d < Q1; ++d)
+                for (int a = off1[c]; a < off1[c + 1]; ++a)
+                    for (int e = off1[d]; e < off1[d + 1]; ++e) A[a * K1 + e] = Pe[c * Q1 + d] * S1[a * K1 + e];
+        for (int a = 0; a < K1; ++a) b[a] = 0.0;
+        for (int j = 0; j < J; ++j)
+            for (long i = start[j]; i < start[j + 1]; ++i) {
+                for (int c = 0; c < Q1; ++c) r[c] = Z[i * Q1 + c] - (s.two_level ? U[j * Q1 + c] : 0.0);
+                for (int c = 0; c < Q1; ++c) { double v = 0; for (int d = 0; d < Q1; ++d) v += Pe[c * Q1 + d] * r[d]; t[c] = v; }
+                const double *x = X1 + i * K1;
+                for (int c = 0; c < Q1; ++c)
+                    for (int a = off1[c]; a < off1[c + 1]; ++a) b[a] += x[a] * t[c];
+            }
+        solve_or_draw(A, b, K1, beta, draw);
+        for (long i = 0; i < n; ++i) {
+            const double *x = X1 + i * K1;
+            for (int c = 0; c < Q1; ++c) {
+                double v = 0.0;
+                for (int a = off1[c]; a < off1[c + 1]; ++a) v += x[a] * beta[a];
+                mu1[i * Q1 + c] = v;
+            }
+        }
+    }
+
+    void solve_or_draw(Vec &a, Vec &rhs, int k, Vec &out, bool draw) {
+        Vec aa(a.begin(), a.begin() + k * k), bb(rhs.begin(), rhs.begin() + k);
+        if (draw) { draw_mvn_canonical(rng, aa.data(), bb.data(), k, out.data()); return; }
+        cholesky_or_throw(aa.data(), k, "the coefficients' precision (collinear explanatory variables?)");
+        forward_solve(aa.data(), k, bb.data());
+        backward_solve_t(aa.data(), k, bb.data());
+        for (int i = 0; i < k; ++i) out[i] = bb[i];
+    }
+
+    // Partition of Omega_u: cond_m = Omega_uv Omega_vv^-1 (Q1 x Q2),
+    // cond_c = (Omega_uu - M Omega_vu)^-1 (Q1 x Q1): the prior of u_j given v_j.
+    void prior_of_u() {
+        const Vec &o = Ou.omega;
+        Vec cu(Q1 * Q1);
+        for (int c = 0; c < Q1; ++c) for (int d = 0; d < Q1; ++d) cu[c * Q1 + d] = o[c * Q + d];
+        if (Q2 > 0) {
+            Vec vv(Q2 * Q2), vvi(Q2 * Q2);
+            for (int c = 0; c < Q2; ++c) for (int d = 0; d < Q2; ++d) vv[c * Q2 + d] = o[(Q1 + c) * Q + Q1 + d];
+            invert(vv, Q2, tmpq2, vvi);
+            for (int c = 0; c < Q1; ++c)
+                for (int d = 0; d < Q2; ++d) {
+                    double v = 0; for (int e = 0; e < Q2; ++e) v += o[c * Q + Q1 + e] * vvi[e * Q2 + d];
+                    cond_m[c * Q2 + d] = v;
+                }
+            for (int c = 0; c < Q1; ++c)
+                for (int d = 0; d < Q1; ++d) {
+                    double v = 0; for (int e = 0; e < Q2; ++e) v += cond_m[c * Q2 + e] * o[(Q1 + e) * Q + d];
+                    cu[c * Q1 + d] -= v;
+                }
+        }
+        invert(cu, Q1, tmpq2, cond_c);
+    }
+
+    void prior_mean_u(int j, Vec &m0) const {
+        for (int c = 0; c < Q1; ++c) {
+            double v = 0.0;
+            for (int d = 0; d < Q2; ++d) v += cond_m[c * Q2 + d] * (W[j * Q2 + d] - mu2[j * Q2 + d]);
+            m0[c] = v;
+        }
+    }
+
+    // 3. u_j given v_j and the unit's rows: precision C^-1 + n_j Pe.
+    void draw_u() {
+        prior_of_u();
+        Vec lam(Q1 * Q1), rhs(Q1), m0(Q1), sum(Q1), draw(Q1);
+        for (int j = 0; j < J; ++j) {
+            const long nj = start[j + 1] - start[j];
+            for (int c = 0; c < Q1 * Q1; ++c) lam[c] = cond_c[c] + nj * Pe[c];
+            prior_mean_u(j, m0);
+            for (int c = 0; c < Q1; ++c) sum[c] = 0.0;
+            for (long i = start[j]; i < start[j + 1]; ++i)
+                for (int c = 0; c < Q1; ++c) sum[c] += Z[i * Q1 + c] - mu1[i * Q1 + c];
+            for (int c = 0; c < Q1; ++c) {
+                double v = 0.0;
+                for (int d = 0; d < Q1; ++d) v += cond_c[c * Q1 + d] * m0[d] + Pe[c * Q1 + d] * sum[d];
+                rhs[c] = v;
+            }
+            draw_mvn_canonical(rng, lam.data(), rhs.data(), Q1, draw.data());
+            for (int c = 0; c < Q1; ++c) U[j * Q1 + c] = draw[c];
+        }
+    }
+
+    // 4. Level-2 latents and missing values, given u_j, under Omega_u.
+    void draw_level2() {
+        if (Q2 == 0) return;
+        invert(Ou.omega, Q, tmpq, Pu);
+        const std::size_t R2 = s.r2.size();
+        Vec res(Q), base(Q2);
+        for (int j = 0; j < J; ++j) {
+            for (int c = 0; c < Q1; ++c) res[c] = U[j * Q1 + c];
+            for (int c = 0; c < Q2; ++c) { base[c] = mu2[j * Q2 + c]; res[Q1 + c] = W[j * Q2 + c] - base[c]; }
+            for (std::size_t k = 0; k < R2; ++k)
+                draw_response(s.r2[k], th2(k), Y2[j * R2 + s.r2[k].col], &W[j * Q2], base.data(), Pu.data(), Q, res.data(), Q1 + s.r2[k].coord);
+        }
+    }
+
+    // 5. gamma: w_j - N u_j = X2_j gamma + eps, eps ~ N(0, Omega_v|u).
+    void draw_gamma() {
+        if (Q2 == 0) return;
+        const Vec &o = Ou.omega;
+        Vec uu(Q1 * Q1), uui(Q1 * Q1), nmat(Q2 * Q1), vcond(Q2 * Q2), p2(Q2 * Q2);
+        for (int c = 0; c < Q1; ++c) for (int d = 0; d < Q1; ++d) uu[c * Q1 + d] = o[c * Q + d];
+        invert(uu, Q1, tmpq2, uui);
+        for (int c = 0; c < Q2; ++c)
+            for (int d = 0; d < Q1; ++d) {
+                double v = 0; for (int e = 0; e < Q1; ++e) v += o[(Q1 + c) * Q + e] * uui[e * Q1 + d];
+                nmat[c * Q1 + d] = v;
+            }
+        for (int c = 0; c < Q2; ++c)
+            for (int d = 0; d < Q2; ++d) {
+                double v = o[(Q1 + c) * Q + Q1 + d];
+                for (int e = 0; e < Q1; ++e) v -= nmat[c * Q1 + e] * o[e * Q + Q1 + d];
+                vcond[c * Q2 + d] = v;
+            }
+        invert(vcond, Q2, tmpq2, p2);
+        cond_n = nmat;
+        draw_gamma_given(p2, true);
+    }
+
+    void draw_gamma_given(const Vec &p2, bool draw) {
+        for (int a = 0; a < K2 * K2; ++a) A[a] = 0.0;
+        for (int c = 0; c < Q2; ++c)
+            for (int d = 0; d < Q2; ++d)
+                for (int a = off2[c]; a < off2[c + 1]; ++a)
+                    for (int e = off2[d]; e < off2[d + 1]; ++e) A[a * K2 + e] = p2[c * Q2 + d] * S2[a * K2 + e];
+        for (int a = 0; a < K2; ++a) b[a] = 0.0;
+        for (int j = 0; j < J; ++j) {
+            for (int c = 0; c < Q2; ++c) {
+                double v = W[j * Q2 + c];
+                if (draw) for (int d = 0; d < Q1; ++d) v -= cond_n[c * Q1 + d] * U[j * Q1 + d];
+                r[c] = v;
+            }
+            for (int c = 0; c < Q2; ++c) { double v = 0; for (int d = 0; d < Q2; ++d) v += p2[c * Q2 + d] * r[d]; t[c] = v; }
+            const double *x = X2 + std::size_t(j) * K2;
+            for (int c = 0; c < Q2; ++c)
+                for (int a = off2[c]; a < off2[c + 1]; ++a) b[a] += x[a] * t[c];
+        }
+        solve_or_draw(A, b, K2, gamma, draw);
+        for (int j = 0; j < J; ++j) {
+            const double *x = X2 + std::size_t(j) * K2;
+            for (int c = 0; c < Q2; ++c) {
+                double v = 0.0;
+                for (int a = off2[c]; a < off2[c + 1]; ++a) v += x[a] * gamma[a];
+                mu2[j * Q2 + c] = v;
+            }
+        }
+    }
+
+    // 6. Covariance matrices from their sufficient statistics.
+    void draw_covariances(bool adapt) {
+        for (int c = 0; c < Q1 * Q1; ++c) Se[c] = 0.0;
+        for (int j = 0; j < J; ++j)
+            for (long i = start[j]; i < start[j + 1]; ++i) {
+                for (int c = 0; c < Q1; ++c) r[c] = Z[i * Q1 + c] - mu1[i * Q1 + c] - (s.two_level ? U[j * Q1 + c] : 0.0);
+                for (int c = 0; c < Q1; ++c)
+                    for (int d = 0; d <= c; ++d) Se[c * Q1 + d] += r[c] * r[d];
+            }
+        for (int c = 0; c < Q1; ++c) for (int d = 0; d < c; ++d) Se[d * Q1 + c] = Se[c * Q1 + d];
+        Oe.update(rng, Se, double(n), adapt);
+        if (!s.two_level) return;
+        for (int c = 0; c < Q * Q; ++c) Su[c] = 0.0;
+        for (int j = 0; j < J; ++j) {
+            for (int c = 0; c < Q1; ++c) r[c] = U[j * Q1 + c];
+            for (int c = 0; c < Q2; ++c) r[Q1 + c] = W[j * Q2 + c] - mu2[j * Q2 + c];
+            for (int c = 0; c < Q; ++c)
+                for (int d = 0; d < Q; ++d) Su[c * Q + d] += r[c] * r[d];
+        }
+        Ou.update(rng, Su, double(J), adapt);
+    }
+
+    // 7. Ordered thresholds by Cowles (1996), Statistics and Computing 6,
+    // 101-111: propose all free thresholds from truncated normals, accept
+    // with the latent integrated out, then redraw the latents inside their
+    // new intervals.  Level-1 responses only use row-wise conditionals.
+    void draw_thresholds(bool adapt) {
+        invert(Oe.omega, Q1, tmpq, Pe);  // Omega_e has just changed
+        for (std::size_t k = 0; k < s.r1.size(); ++k)
+            if (s.r1[k].type == Ordered && s.r1[k].ncat > 2) cowles_level1(k, adapt);
+        for (std::size_t k = 0; k < s.r2.size(); ++k)
+            if (s.r2[k].type == Ordered && s.r2[k].ncat > 2) cowles_level2(k, adapt);
+    }
+
+    static double log_interval(double lo, double hi) {  // log(Phi(hi) - Phi(lo)), lo < hi
+        const double s2 = std::sqrt(2.0);
+        if (lo > 0) return std::log(0.5 * (std::erfc(lo / s2) - std::erfc(hi / s2)));
+        return std::log(0.5 * (std::erfc(-hi / s2) - std::erfc(-lo / s2)));
+    }
+
+    template <class Rows>
+    void cowles(Vec &th, Tuner &tuner, int ncat, bool adapt, Rows rows) {
+        const double sd = tuner.sd;
+        Vec prop = th;
+        double logq = 0.0;  // log proposal ratio
+        // th[0] = 0 is fixed; th[1..] are proposed in turn, each between
+        // its new lower neighbour and its old upper one.
+        for (int c = 1; c < ncat - 1; ++c) {
+            const double hi = (c + 1 < ncat - 1) ? th[c + 1] : INF;
+            prop[c] = truncated_normal(rng, th[c], sd, prop[c - 1], hi);
+        }
+        for (int c = 1; c < ncat - 1; ++c) {
+            const double hi_old = (c + 1 < ncat - 1) ? th[c + 1] : INF, hi_new = (c + 1 < ncat - 1) ? prop[c + 1] : INF;
+            logq += log_interval((prop[c - 1] - th[c]) / sd, (hi_old - th[c]) / sd)
+                  - log_interval((th[c - 1] - prop[c]) / sd, (hi_new - prop[c]) / sd);
+        }
+        double diff = logq;
+        rows([&](double y, double mean, double csd, double *) {
+            const int cat = int(y);
+            const double lo_o = cat > 0 ? th[cat - 1] : -INF, hi_o = cat < ncat - 1 ? th[cat] : INF;
+            const double lo_n = cat > 0 ? prop[cat - 1] : -INF, hi_n = cat < ncat - 1 ? prop[cat] : INF;
+            diff += log_interval((lo_n - mean) / csd, (hi_n - mean) / csd)
+                  - log_interval((lo_o - mean) / csd, (hi_o - mean) / csd);
+        });
+        const bool ok = std::log(rng.uniform()) < diff;
+        tuner.note(ok, adapt);
+        if (!ok) return;
+        th = prop;
+        rows([&](double y, double mean, double csd, double *z) {
+            const int cat = int(y);
+            const double lo = cat > 0 ? th[cat - 1] : -INF, hi = cat < ncat - 1 ? th[cat] : INF;
+            *z = truncated_normal(rng, mean, csd, lo, hi);
+        });
+    }
+
+    void cowles_level1(std::size_t k, bool adapt) {
+        const Resp &x = s.r1[k];
+        const std::size_t R1 = s.r1.size();
+        const int kc = x.coord;
+        const double pk = Pe[kc * Q1 + kc], csd = 1.0 / std::sqrt(pk);
+        cowles(thresholds[k], threshold_tuners[k], x.ncat, adapt, [&](auto f) {
+            for (int j = 0; j < J; ++j)
+                for (long i = start[j]; i < start[j + 1]; ++i) {
+                    const double y = Y1[i * R1 + x.col];
+                    if (std::isnan(y)) continue;
+                    double m = 0.0;
+                    for (int l = 0; l < Q1; ++l)
+                        if (l != kc) m += Pe[kc * Q1 + l] * (Z[i * Q1 + l] - mu1[i * Q1 + l] - (s.two_level ? U[j * Q1 + l] : 0.0));
+                    const double mean = mu1[i * Q1 + kc] + (s.two_level ? U[j * Q1 + kc] : 0.0) - m / pk;
+                    f(y, mean, csd, &Z[i * Q1 + kc]);
+                }
+        });
+    }
+
+    void cowles_level2(std::size_t k, bool adapt) {
+        const Resp &x = s.r2[k];
+        const std::size_t R2 = s.r2.size();
+        const int kc = Q1 + x.coord;
+        invert(Ou.omega, Q, tmpq, Pu);
+        const double pk = Pu[kc * Q + kc], csd = 1.0 / std::sqrt(pk);
+        cowles(thresholds[s.r1.size() + k], threshold_tuners[s.r1.size() + k], x.ncat, adapt, [&](auto f) {
+            for (int j = 0; j < J; ++j) {
+                const double y = Y2[j * R2 + x.col];
+                if (std::isnan(y)) continue;
+                double m = 0.0;
+                for (int l = 0; l < Q; ++l) {
+                    if (l == kc) continue;
+                    const double rl = l < Q1 ? U[j * Q1 + l] : W[j * Q2 + l - Q1] - mu2[j * Q2 + l - Q1];
+                    m += Pu[kc * Q + l] * rl;
+                }
+                const double mean = mu2[j * Q2 + x.coord] - m / pk;
+                f(y, mean, csd, &W[j * Q2 + x.coord]);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- sweep
+    void sweep(bool adapt) {
+        draw_level1();
+        draw_beta(true);
+        if (s.two_level) {
+            draw_u();
+            draw_level2();
+            draw_gamma();
+        }
+        draw_covariances(adapt);
+        draw_thresholds(adapt);
+    }
+
+    static bool free_element(const CovarianceSampler &o, int c, int d) {
+        return c == d ? !o.fixed[c] : !o.fixed_pair[c * o.q + d];
+    }
+
+    // Parameters in recording order: beta, gamma, free elements of Omega_e
+    // and Omega_u (upper triangle by rows), free thresholds.
+    int nrecorded() const {
+        int k = K1 + K2;
+        for (int c = 0; c < Q1; ++c) for (int d = c; d < Q1; ++d) k += free_element(Oe, c, d);
+        if (s.two_level)
+            for (int c = 0; c < Q; ++c) for (int d = c; d < Q; ++d) k += free_element(Ou, c, d);
+        for (const Vec &th : thresholds) k += th.empty() ? 0 : int(th.size()) - 1;
+        return k;
+    }
+
+    void record(double *row) const {
+        int k = 0;
+        for (int a = 0; a < K1; ++a) row[k++] = beta[a];
+        for (int a = 0; a < K2; ++a) row[k++] = gamma[a];
+        for (int c = 0; c < Q1; ++c) for (int d = c; d < Q1; ++d) if (free_element(Oe, c, d)) row[k++] = Oe.omega[c * Q1 + d];
+        if (s.two_level)
+            for (int c = 0; c < Q; ++c) for (int d = c; d < Q; ++d) if (free_element(Ou, c, d)) row[k++] = Ou.omega[c * Q + d];
+        for (const Vec &th : thresholds)
+            for (std::size_t c = 1; c < th.size(); ++c) row[k++] = th[c];
+    }
+
+    // The completed data: level-1 values (n x R1) then level-2 values (J x R2);
+    // observed cells are copied through unchanged.
+    long completed(double *out, long nout) const {
+        const std::size_t R1 = s.r1.size(), R2 = s.r2.size();
+        const long need = long(n * R1 + J * R2);
+        if (nout < need) throw std::runtime_error("output buffer too small for the completed data");
+        for (long i = 0; i < n; ++i)
+            for (std::size_t k = 0; k < R1; ++k) {
+                const double y = Y1[i * R1 + s.r1[k].col];
+                out[i * R1 + s.r1[k].col] = std::isnan(y) ? read_back(s.r1[k], th1(k), &Z[i * Q1]) : y;
+            }
+        double *o2 = out + n * R1;
+        for (int j = 0; j < J; ++j)
+            for (std::size_t k = 0; k < R2; ++k) {
+                const double y = Y2[j * R2 + s.r2[k].col];
+                o2[j * R2 + s.r2[k].col] = std::isnan(y) ? read_back(s.r2[k], th2(k), &W[j * Q2]) : y;
+            }
+        return need;
+    }
+};
+
+}  // namespace impute
+}  // namespace statjr

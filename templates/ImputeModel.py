@@ -1,0 +1,366 @@
+"""ImputeModel: multilevel multiple imputation by a joint latent-normal model.
+
+REALCOM-IMPUTE's model (Goldstein, Carpenter, Kenward & Levin 2009,
+Statistical Modelling 9(3); Carpenter & Kenward 2013, *Multiple Imputation
+and its Application*, ch. 9): every variable with missing values is a
+response; Binary, Ordered and Unordered ones through latent normals; level-1
+and level-2 responses correlated through level 2.  The sampler is the shared
+kernel cpp/statjr/impute.hpp; docs/imputation.md gives the algorithm.
+
+Chains: min(numimpute, processes) run in parallel.  Each runs ``impute1st``
+iterations (Metropolis proposals tuned in the first half), then takes a
+completed dataset, then another every ``imputeevery`` iterations until
+``numimpute`` are in hand, used in the order chain0_iter1000,
+chain1_iter1000, ..., chain0_iter1050, ...  The exact datasets depend on
+``processes``: fix it (script.py records it) to reproduce a run elsewhere.
+"""
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pandas as pd
+
+from statjr_py import (L2ID, InputError, Integer, ModelSpec, Template, Text, VariableList,
+                       YesNo)
+from statjr_py.build import build
+from statjr_py.codegen import render_string, sampler_source
+from statjr_py.datasets import column, design, level2_index
+from statjr_py.diagnostics import summarise
+from statjr_py.engine import add_diagnostic_plots, chains_frame
+from statjr_py.regression import sort_by_unit
+from statjr_py.results import Results
+from statjr_py.run import EstOptions, Progress, Segment, chain_seeds, parallel_map, run_segments
+
+log = logging.getLogger("statjr_py.templates.ImputeModel")
+
+TYPES = ["Normal", "Binary", "Ordered", "Unordered"]
+TYPE_CODE = {t: i for i, t in enumerate(TYPES)}
+NU0, PSI0 = 0.002, 0.002  # covariance priors: IW(q - 1 + NU0, PSI0 I), see docs/imputation.md
+
+
+def imputation_questions(ask, two_level: bool) -> None:
+    """ImputeModel's questions after numlevs/L2ID, in the seed's order and keys.
+
+    2LevelImpute asks the same questions after its MOI questions.
+    """
+    y1 = ask(VariableList("yimp1", "What responses are at level 1?", allow_cat=False,
+                          help="Every level-1 variable with missing values, plus complete ones you "
+                               "want modelled jointly (responses of the MOI, auxiliary variables)."))
+    for i, v in enumerate(y1, 1):
+        _ask_type(ask, f"bin1_{i}", v.name)
+    for i, v in enumerate(y1):
+        ask(VariableList(f"ximp1_{i}", f"Explanatory variables for {v.name} in imputation model:",
+                         help="Fully observed predictors (cons for an intercept; name.cat for "
+                              "dummies). A variable with missing values must be a response instead."))
+    if two_level:
+        if ask(YesNo("want2", "Are there any responses at level 2 for imputation model?:",
+                     help="Variables measured on level-2 units (e.g. school type).")):
+            y2 = ask(VariableList("yimp2", "Responses at level 2 for imputation model:", allow_cat=False,
+                                  help="The first observed value in each unit is the unit's value."))
+            types = [_ask_type(ask, f"bin2_{i}", v.name) for i, v in enumerate(y2, 1)]
+            for j, (v, (t, p)) in enumerate(zip(y2, types)):
+                if t == "Unordered":
+                    for k in range(p - 1):
+                        ask(VariableList(f"ximp2_{j}_{k}", f"Explanatory variables for category {k} at "
+                                         "level 2 for imputation model:",
+                                         help="Level-2 predictors only (constant within units)."))
+                else:
+                    ask(VariableList(f"ximp2_{j}", f"Explanatory variables for {v.name} at level 2 "
+                                     "for imputation model:",
+                                     help="Level-2 predictors only (constant within units)."))
+        ask(YesNo("condmarg", "Use conditional marginal algorithm?",
+                  help="Yes: the conditional algorithm, drawing level-1 latents given the level-2 "
+                       "random effects (faster). No: the marginal variant, drawing them with the "
+                       "random effects integrated out. Both target the same posterior."))
+    ask(Integer("numimpute", "Number of imputed data sets:", minimum=1,
+                help="How many completed datasets to produce (5 to 20 is usual)."))
+    ask(Integer("impute1st", "Number of iterations before first imputation:", minimum=1,
+                help="Burn-in included: the first dataset is taken at this iteration."))
+    ask(Integer("imputeevery", "Number of iterations between subsequent imputations:", minimum=1,
+                help="Spacing between datasets from one chain, for approximate independence."))
+
+
+def _ask_type(ask, key: str, name: str) -> tuple[str, int]:
+    t = ask(Text(key, f"Response Type for response {name}:", choices=TYPES,
+                 help="Normal (continuous), Binary (0/1), Ordered or Unordered categories."))
+    p = 2 if t == "Binary" else 0
+    if t in ("Ordered", "Unordered"):
+        p = ask(Integer(f"ncats{name}", f"Number of categories for {name}:", minimum=2,
+                        help="Categories must be coded 0, 1, ..., p-1 in the data."))
+    return t, p
+
+
+class Response:
+    """One response of the imputation model and its latent coordinates."""
+
+    def __init__(self, name: str, type_name: str, ncat: int, col: int, coord: int):
+        self.name, self.type_name, self.ncat, self.col, self.coord = name, type_name, ncat, col, coord
+        self.type = TYPE_CODE[type_name]
+
+    @property
+    def coords(self) -> list[str]:
+        if self.type_name == "Unordered":
+            return [f"{self.name}_{k}" for k in range(self.ncat - 1)]
+        return [self.name]
+
+
+def _responses(answers, level: int) -> list[Response]:
+    key = f"yimp{level}"
+    out, coord = [], 0
+    for i, v in enumerate(answers.get(key) or []):
+        t = answers[f"bin{level}_{i + 1}"]
+        p = answers.get(f"ncats{v.name}") or (2 if t == "Binary" else 0)
+        out.append(Response(v.name, t, p, i, coord))
+        coord += len(out[-1].coords)
+    return out
+
+
+def _check_codes(r: Response, values: np.ndarray) -> None:
+    seen = np.unique(values[~np.isnan(values)])
+    if r.type_name == "Normal":
+        return
+    allowed = np.arange(r.ncat)
+    bad = seen[~np.isin(seen, allowed)]
+    if bad.size:
+        codes = ", ".join(f"{c:g}" for c in seen[:12])
+        if r.type_name == "Binary":
+            raise InputError(f"response '{r.name}' is Binary but has values {codes}; code it 0/1")
+        raise InputError(f"response '{r.name}' ({r.type_name}, {r.ncat} categories) has codes "
+                         f"{codes}; code its categories 0, 1, ..., {r.ncat - 1}")
+
+
+def _explanatory(frame, variables, key: str, responses: set[str]) -> tuple[np.ndarray, list[str]]:
+    for v in variables:
+        if v.name in responses:
+            raise InputError(f"input '{key}': '{v.name}' is a response of the imputation model; "
+                             "a variable cannot also explain the others, remove it from this list")
+    X, terms = design(frame, variables)
+    if np.isnan(X).any():
+        bad = [v.name for v in variables if np.isnan(column(frame, v.name)).any()]
+        raise InputError(f"input '{key}': explanatory variable '{bad[0]}' has missing values; "
+                         "declare it as a response of the imputation model instead")
+    return X, terms
+
+
+def _per_unit(frame: pd.DataFrame, unit: np.ndarray, J: int, name: str) -> np.ndarray:
+    """A level-2 variable as one value per unit: the first observed one."""
+    x = column(frame, name)
+    out = np.full(J, np.nan)
+    seen = ~np.isnan(x)
+    order = np.flatnonzero(seen)
+    first = {}
+    for i in order:
+        first.setdefault(unit[i], x[i])
+    for j, v in first.items():
+        out[j] = v
+    varies = seen & (x != out[unit])
+    if varies.any():
+        log.warning("level-2 variable '%s' is not constant within level-2 units (e.g. row %d); "
+                    "the first observed value in each unit is used", name, int(np.argmax(varies)) + 1)
+    return out
+
+
+class ImputeModel(Template):
+    name = "ImputeModel"
+    description = "Multilevel multiple imputation by a joint latent-normal model (REALCOM-IMPUTE)."
+
+    equation = r"""\begin{aligned}
+\mathbf{z}_{ij} &= \left({% for c in coords1 %}z^{\mathrm{ {{- c | replace('_', '\\_') -}} }}_{ij}{% if not loop.last %}, {% endif %}{% endfor %}\right)' = X_{ij}\beta {% if two_level %}+ \mathbf{u}_j {% endif %}+ \mathbf{e}_{ij}, \quad \mathbf{e}_{ij} \sim \mathrm{N}_{ {{- coords1 | length -}} }(0, \Omega_e) \\
+{% if coords2 %}\mathbf{w}_j &= \left({% for c in coords2 %}w^{\mathrm{ {{- c | replace('_', '\\_') -}} }}_j{% if not loop.last %}, {% endif %}{% endfor %}\right)' = X_{2j}\gamma + \mathbf{v}_j \\
+{% endif %}{% if two_level %}(\mathbf{u}_j{% if coords2 %}, \mathbf{v}_j{% endif %}) &\sim \mathrm{N}(0, \Omega_u), \quad j = 1, \dots, {{ J }} \\
+{% endif %}
+{% for r in r1 + r2 %}{% if r.type_name == "Binary" %}\mathrm{ {{- r.name | replace('_', '\\_') -}} } &= 1 \iff z > 0 \text{ (probit, unit variance)} \\
+{% elif r.type_name == "Ordered" %}\mathrm{ {{- r.name | replace('_', '\\_') -}} } &= c \iff \alpha_{c} < z \le \alpha_{c+1},\ \alpha_1 = 0 \text{ (unit variance)} \\
+{% elif r.type_name == "Unordered" %}\mathrm{ {{- r.name | replace('_', '\\_') -}} } &= c < {{ r.ncat - 1 }} \iff z_c = \max_m z_m > 0;\ = {{ r.ncat - 1 }} \iff \max_m z_m < 0 \text{ (unit variances)} \\
+{% endif %}{% endfor %}
+\beta, \gamma &\propto 1, \quad \Omega \sim \mathrm{IW}(q - 1 + {{ nu0 }}, {{ psi0 }} I) \text{ on its free elements}
+\end{aligned}
+"""
+    algorithm = r"""One iteration ({{ "conditional" if conditional else "marginal" }} algorithm):
+\begin{enumerate}
+\item Level-1 latents and missing values, one coordinate at a time from its conditional normal given the
+others{% if two_level and not conditional %}, with $\mathbf{u}_j$ integrated out (given the unit's other rows){% endif %}, truncated as the observed category requires.
+\item $\beta \sim \mathrm{N}(A^{-1}b, A^{-1})$, $A = \sum_i X_i'\Omega_e^{-1}X_i$ formed from cross-products computed once.
+{% if two_level %}\item $\mathbf{u}_j \mid \mathbf{v}_j$: normal with precision $\Omega_{u\mid v}^{-1} + n_j\Omega_e^{-1}$.
+{% if coords2 %}\item Level-2 latents and missing values from their conditionals under $\Omega_u$ given $\mathbf{u}_j$.
+\item $\gamma$: generalised least squares of $\mathbf{w}_j - \Omega_{vu}\Omega_{uu}^{-1}\mathbf{u}_j$ on $X_{2j}$.
+{% endif %}{% endif %}
+\item $\Omega_e${% if two_level %}, $\Omega_u${% endif %}: inverse-Wishart draws when no variance is fixed; otherwise a
+random-walk Metropolis step per free element using only the $q\times q$ cross-product of residuals (Browne 2006),
+scales tuned in the first half of the first {{ impute1st }} iterations.
+\item Ordered thresholds: Cowles (1996) Metropolis with the latent integrated out.
+\end{enumerate}
+"""
+
+    def inputs(self, ask):
+        two = ask(YesNo("numlevs", "Do either the model of interest (MOI) and/or imputation have two levels?",
+                        help="Yes for a two-level imputation model (pupils in schools, ...)."))
+        if two:
+            ask(L2ID("L2ID", "Level 2 ID:", help="The identifier of level-2 units (e.g. school)."))
+        imputation_questions(ask, two)
+
+    # ------------------------------------------------------------------ model
+    def model(self, data, answers):
+        frame = data.frame
+        two = answers["numlevs"]
+        r1, r2 = _responses(answers, 1), _responses(answers, 2)
+        names = [r.name for r in r1 + r2]
+        if len(set(names)) < len(names):
+            raise InputError("inputs 'yimp1'/'yimp2': a variable is listed as a response twice; "
+                             "list each response once")
+        n = len(frame)
+        if two:
+            unit, ids = level2_index(frame, answers["L2ID"])
+        else:
+            unit, ids = np.zeros(n, dtype=np.int32), np.array([0])
+        J = len(ids)
+        order, start = sort_by_unit(unit, J)
+        Y1 = np.column_stack([column(frame, r.name) for r in r1])
+        for r in r1:
+            _check_codes(r, Y1[:, r.col])
+        blocks, k1, terms1 = [], [], []
+        for i, r in enumerate(r1):
+            X, terms = _explanatory(frame, answers[f"ximp1_{i}"], f"ximp1_{i}", set(names))
+            for c in r.coords:
+                blocks.append(X)
+                k1.append(X.shape[1])
+                terms1 += [f"beta({c},{t})" for t in terms]
+        X1 = np.column_stack(blocks)
+        Y2 = np.zeros((J, 0))
+        k2, terms2, blocks2 = [], [], []
+        if r2:
+            Y2 = np.column_stack([_per_unit(frame, unit, J, r.name) for r in r2])
+            for r in r2:
+                _check_codes(r, Y2[:, r.col])
+            first_row = np.r_[start[:-1]]
+            sorted_frame = frame.iloc[order]
+            for j, r in enumerate(r2):
+                keys = ([f"ximp2_{j}_{k}" for k in range(r.ncat - 1)] if r.type_name == "Unordered"
+                        else [f"ximp2_{j}"])
+                for key, c in zip(keys, r.coords):
+                    X, terms = _explanatory(sorted_frame, answers[key], key, set(names))
+                    for v in answers[key]:
+                        _per_unit(frame, unit, J, v.name)  # warns when not constant within units
+                    blocks2.append(X[first_row])
+                    k2.append(X.shape[1])
+                    terms2 += [f"gamma({c},{t})" for t in terms]
+        X2 = np.column_stack(blocks2) if blocks2 else np.zeros((J, 0))
+        coords1 = [c for r in r1 for c in r.coords]
+        coords2 = [c for r in r2 for c in r.coords]
+        params = terms1 + terms2 + self._covariance_names(r1, "omega_e", coords1)
+        if two:
+            params += self._covariance_names(r2, "omega_u", coords1 + coords2, offset=len(coords1))
+        for r in r1 + r2:
+            if r.type_name == "Ordered":
+                params += [f"threshold({r.name},{c})" for c in range(2, r.ncat)]
+        arrays = {"Y1": Y1[order], "X1": X1[order], "start": start,
+                  "Y2": _nonempty(Y2), "X2": _nonempty(X2)}
+        context = {"two_level": two, "conditional": bool(answers.get("condmarg", True)),
+                   "r1": r1, "r2": r2, "k1": k1, "k2": k2, "n": n, "J": J,
+                   "nparams": len(params), "nu0": NU0, "psi0": PSI0, "coords1": coords1,
+                   "coords2": coords2, "impute1st": answers["impute1st"]}
+        notes = {"order": order, "unit": unit, "ids": ids, "r1": r1, "r2": r2, "J": J, "n": n}
+        return ModelSpec(arrays=arrays, params=params, context=context, notes=notes)
+
+    @staticmethod
+    def _covariance_names(fixed_resps, prefix, coords, offset=0) -> list[str]:
+        """Names of the free elements: categorical variances are 1, and the
+        coordinates of one Unordered response have correlation 1/2."""
+        fixed = {offset + r.coord + m for r in fixed_resps if r.type_name != "Normal"
+                 for m in range(len(r.coords))}
+        block = {}
+        for r in fixed_resps:
+            if r.type_name == "Unordered":
+                for m in range(len(r.coords)):
+                    block[offset + r.coord + m] = r.name
+        q = len(coords)
+        return [f"{prefix}({coords[a]},{coords[b]})" for a in range(q) for b in range(a, q)
+                if not (a == b and a in fixed)
+                and not (a != b and a in block and block.get(b) == block[a])]
+
+    # -------------------------------------------------------------------- run
+    def run(self, job):
+        answers, opts = job.answers, job.options
+        spec = self.model(job.data, answers)
+        source = sampler_source(self.cpp_file(), spec.context, spec.arrays, self.name)
+        module = build(source)
+        M, first, every = answers["numimpute"], answers["impute1st"], answers["imputeevery"]
+        nchains = min(M, opts.processes)
+        per_chain = math.ceil(M / nchains)
+        job.estoptions.setdefault("processes", opts.processes)  # script.py reproduces exactly
+        r1, r2 = spec.notes["r1"], spec.notes["r2"]
+        size = spec.notes["n"] * len(r1) + spec.notes["J"] * len(r2)
+        take = lambda sampler: sampler.call("completed", size)  # noqa: E731
+        adapt = first // 2
+        segments = [Segment(adapt, adapt=True), Segment(first - adapt, snapshot=take)]
+        segments += [Segment(every, snapshot=take) for _ in range(per_chain - 1)]
+        counter = Progress(nchains * (first + (per_chain - 1) * every), job.progress)
+        runs = parallel_map(lambda seed: run_segments(module, spec.arrays, seed, segments, counter),
+                            chain_seeds(opts.seed, nchains), job.executor, opts.processes)
+        draws = np.stack([d for d, _ in runs])  # (chains, iterations, params)
+
+        results = Results()
+        kept = draws[:, adapt:, :]
+        summary = summarise(kept, spec.params)
+        results.add("ModelResults", summary, "table")
+        results.add("ModelParameters", summary[["term", "mean", "sd"]].copy(), "table")
+        listing = []
+        for t in range(per_chain):
+            iteration = first + t * every
+            for c in range(nchains):
+                name = f"impute_datafile_chain{c}_iter{iteration}"
+                l1, l2 = self._datasets(job.data.frame, answers, spec.notes, runs[c][1][t])
+                results.add(name, l1, "dataset")
+                if r2:
+                    results.add(f"impute_L2Data_chain{c}_iter{iteration}", l2, "dataset")
+                listing.append({"dataset": name, "chain": c, "iteration": iteration,
+                                "used": len(listing) < M})
+        results.add("ImputedDatasets", pd.DataFrame(listing), "table")
+        out_opts = EstOptions(burnin=0, iterations=draws.shape[1], thinning=1)
+        results.add("out", chains_frame(draws, spec.params, out_opts), "table")
+        if opts.diagnostics:
+            add_diagnostic_plots(results, kept, spec.params,
+                                 EstOptions(burnin=adapt, iterations=kept.shape[1], thinning=1))
+        results.add(f"{self.name}.cpp", source, "cpp")
+        results.add("equation.tex", render_string(self.equation, spec.context), "tex")
+        results.add("algorithm.tex", render_string(self.algorithm, spec.context), "tex")
+        return results
+
+    @staticmethod
+    def _datasets(frame: pd.DataFrame, answers, notes, completed: np.ndarray):
+        """The caller's data with missing cells filled; observed cells untouched."""
+        n, J, order, unit = notes["n"], notes["J"], notes["order"], notes["unit"]
+        r1, r2 = notes["r1"], notes["r2"]
+        l1 = completed[: n * len(r1)].reshape(n, len(r1))
+        values = np.empty_like(l1)
+        values[order] = l1  # back to the caller's row order
+        out = frame.copy(deep=True)
+        for r in r1:
+            _fill(out, r.name, values[:, r.col])
+        l2 = completed[n * len(r1):].reshape(J, len(r2)) if r2 else np.zeros((J, 0))
+        units = pd.DataFrame({answers["L2ID"]: notes["ids"]}) if answers["numlevs"] else None
+        for r in r2:
+            _fill(out, r.name, l2[unit, r.col])
+            units[r.name] = l2[:, r.col]
+        return out, units
+
+
+def _fill(frame: pd.DataFrame, name: str, values: np.ndarray) -> None:
+    """Write ``values`` into the missing cells of ``frame[name]`` only."""
+    col = frame[name]
+    missing = col.isna().to_numpy()
+    if not missing.any():
+        return
+    if pd.api.types.is_integer_dtype(col.dtype):  # nullable integers keep their dtype
+        frame.loc[missing, name] = np.round(values[missing]).astype(np.int64)
+    else:
+        filled = col.to_numpy(dtype=float, copy=True)
+        filled[missing] = values[missing]
+        frame[name] = pd.Series(filled, index=frame.index, dtype=col.dtype)
+
+
+def _nonempty(a: np.ndarray) -> np.ndarray:
+    """C++ needs a valid pointer even for an empty matrix."""
+    return a if a.size else np.zeros(1)
