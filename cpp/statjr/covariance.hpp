@@ -95,6 +95,9 @@ struct CovarianceSampler {
             double cur;
             if (!covariance_logpost(cur_c, m, acc, df_total, wk, cl, cur))
                 throw std::runtime_error("covariance matrix lost positive definiteness");
+            // A_CC is fixed within the update, so extra sweeps cost O(|C|^3)
+            // each and remove the random walk's own autocorrelation.
+            for (int rep = 0; rep < 10; ++rep)
             for (int r = 0; r < m; ++r)
                 for (int c = r + 1; c < m; ++c) {
                     if (fixed_pair[cc[r] * q + cc[c]]) continue;
