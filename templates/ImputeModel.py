@@ -37,7 +37,6 @@ log = logging.getLogger("statjr_py.templates.ImputeModel")
 
 TYPES = ["Normal", "Binary", "Ordered", "Unordered"]
 TYPE_CODE = {t: i for i, t in enumerate(TYPES)}
-NU0, PSI0 = 0.002, 0.002  # covariance priors: IW(q - 1 + NU0, PSI0 I), see docs/imputation.md
 
 
 def imputation_questions(ask, two_level: bool) -> None:
@@ -175,7 +174,7 @@ class ImputeModel(Template):
 {% elif r.type_name == "Ordered" %}\mathrm{ {{- r.name | replace('_', '\\_') -}} } &= c \iff \alpha_{c} < z \le \alpha_{c+1},\ \alpha_1 = 0 \text{ (unit variance)} \\
 {% elif r.type_name == "Unordered" %}\mathrm{ {{- r.name | replace('_', '\\_') -}} } &= c < {{ r.ncat - 1 }} \iff z_c = \max_m z_m > 0;\ = {{ r.ncat - 1 }} \iff \max_m z_m < 0 \text{ (unit variances)} \\
 {% endif %}{% endfor %}
-\beta, \gamma &\propto 1, \quad \Omega \sim \mathrm{IW}(q - 1 + {{ nu0 }}, {{ psi0 }} I) \text{ on its free elements}
+\beta, \gamma, \Omega_e, \Omega_u &\propto 1 \text{ on their free elements (docs/imputation.md)}
 \end{aligned}
 """
     algorithm = r"""One iteration ({{ "conditional" if conditional else "marginal" }} algorithm):
@@ -259,7 +258,7 @@ scales tuned in the first half of the first {{ impute1st }} iterations.
                   "Y2": _nonempty(Y2), "X2": _nonempty(X2)}
         context = {"two_level": two, "conditional": bool(answers.get("condmarg", True)),
                    "r1": r1, "r2": r2, "k1": k1, "k2": k2, "n": n, "J": J,
-                   "nparams": len(params), "nu0": NU0, "psi0": PSI0, "coords1": coords1,
+                   "nparams": len(params), "coords1": coords1,
                    "coords2": coords2, "impute1st": answers["impute1st"]}
         notes = {"order": order, "unit": unit, "ids": ids, "r1": r1, "r2": r2, "J": J, "n": n}
         return ModelSpec(arrays=arrays, params=params, context=context, notes=notes)

@@ -1,8 +1,11 @@
 """Shared fixtures: a private compile cache for the whole test session."""
 import os
+import sys
 
-import pandas as pd
 import pytest
+
+# tests/impute_sim.py is shared by tests and bench/coverage.py
+sys.path.insert(0, os.path.dirname(__file__))
 
 # Each test session compiles into its own cache, so cache behaviour is tested
 # from cold and nothing leaks between runs.

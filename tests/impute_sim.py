@@ -82,12 +82,18 @@ def truth() -> dict:
     for c, (g0, g1) in GAMMA.items():
         out[f"gamma({c},cons)"], out[f"gamma({c},x2)"] = g0, g1
     oe, ou = omega_e(), omega_u()
+    # fixed by the model: variances of categorical latents (level 1 in
+    # Omega_e, level 2 in Omega_u) and the within-Unordered correlations
+    fixed_e = {("y_bin",) * 2, ("y_ord",) * 2, ("y_cat_0",) * 2, ("y_cat_1",) * 2, ("y_cat_0", "y_cat_1")}
+    fixed_u = {("w_bin",) * 2, ("w_cat_0",) * 2, ("w_cat_1",) * 2, ("w_cat_0", "w_cat_1")}
     for a in range(5):
         for b in range(a, 5):
-            out[f"omega_e({COORDS1[a]},{COORDS1[b]})"] = oe[a, b]
+            if (COORDS1[a], COORDS1[b]) not in fixed_e:
+                out[f"omega_e({COORDS1[a]},{COORDS1[b]})"] = oe[a, b]
     allc = COORDS1 + COORDS2
     for a in range(9):
         for b in range(a, 9):
-            out[f"omega_u({allc[a]},{allc[b]})"] = ou[a, b]
+            if (allc[a], allc[b]) not in fixed_u:
+                out[f"omega_u({allc[a]},{allc[b]})"] = ou[a, b]
     out["threshold(y_ord,2)"] = THRESHOLD
     return out

@@ -1,27 +1,34 @@
 // Covariance matrices with some variances fixed at 1 (the latent normals of
 // categorical responses), and without.
 //
-// Prior: inverse-Wishart(nu0, psi0 I) restricted to the free elements, so
-// the posterior has the form IW(nu, A) restricted, with nu = nu0 + N and
-// A = psi0 I + S (S = sum of outer products of the N residual vectors).
+// S is the sum of outer products of the N residual vectors.  The prior is
+// flat on the free elements (p(Omega) = const on the positive definite
+// matrices that satisfy the constraints), the "uniform priors" REALCOM
+// uses.  Its density stays finite as a variance goes to zero, so weakly
+// identified variances (random effects of latent responses) have no spike
+// there; the Gamma(eps, eps)-like IW(q - 1 + eps, eps I), tried first, put
+// a near-1/x density there and its chains stuck at degenerate matrices.
 //
-// Unconstrained: the conjugate inverse-Wishart draw.  With a set C of
-// coordinates whose variances are fixed (U = the rest), the posterior is
-// split as for an unrestricted IW (e.g. Gupta & Nagar 2000, Matrix Variate
-// Distributions, th. 3.4.1):
-//   Omega_CC                         ~ IW(nu - |U|, A_CC)   (marginal)
-//   Omega_UU.C = Omega_UU - Omega_UC Omega_CC^-1 Omega_CU ~ IW(nu, A_UU.C)
-//   X = Omega_CC^-1 Omega_CU | Omega_UU.C ~ MN(A_CC^-1 A_CU, A_CC^-1, Omega_UU.C)
-// where the last two do not depend on Omega_CC.  Fixing diag(Omega_CC)
-// touches only the first factor, so each update is: random-walk Metropolis
-// on the free off-diagonal elements of Omega_CC against its marginal (Browne
-// 2006, "MCMC algorithms for constrained variance matrices", CSDA 50,
-// 1655-1677; the acceptance ratio needs only A_CC, never the rows), then an
-// exact draw of the free block given Omega_CC.  With one constrained
-// coordinate nothing is left to Metropolis at all.  Proposals that are not
-// positive definite are rejected; scales are tuned during burn-in towards
-// 44% acceptance.  tests/test_covariance.py checks the split against
-// direct inverse-Wishart draws.
+// Unconstrained: the conjugate draw from IW(N - q - 1, S).
+// With a set C of m coordinates whose variances are fixed (U = the other k),
+// the likelihood factors as r_C ~ N(0, Omega_CC) times the regression
+// r_U | r_C ~ N(X' r_C, Omega_UU.C), with X = Omega_CC^-1 Omega_CU and
+// Omega_UU.C = Omega_UU - Omega_UC Omega_CC^-1 Omega_CU.  A flat prior on
+// (Omega_UU, Omega_UC) is flat on (Omega_UU.C, X) too (the Jacobian,
+// |Omega_CC|^k, is constant given Omega_CC), so the posterior is
+//   Omega_CC                prop. to |Omega_CC|^(-N/2) etr(-S_CC Omega_CC^-1 / 2), restricted
+//   Omega_UU.C              ~ IW(N - k - m - 1, S_UU - S_UC S_CC^-1 S_CU)
+//   X | Omega_UU.C          ~ MN(S_CC^-1 S_CU, S_CC^-1, Omega_UU.C)
+// the last two free of Omega_CC (cf. Gupta & Nagar 2000, Matrix Variate
+// Distributions, th. 3.4.1).  Each update is: random-walk Metropolis
+// on the free off-diagonal elements of Omega_CC against its marginal
+// (Browne 2006, "MCMC algorithms for constrained variance matrices", CSDA
+// 50, 1655-1677; the acceptance ratio needs only S_CC, never the rows), then
+// an exact draw of the free block given Omega_CC.  With a single constrained
+// coordinate, or a fully fixed block, nothing is left to Metropolis.
+// Proposals that are not positive definite are rejected; scales are tuned
+// during burn-in towards 44% acceptance.  tests/test_covariance.py checks
+// the draws against numpy.  The posterior is proper when N > q + k.
 #pragma once
 #include <cmath>
 #include <vector>
@@ -30,8 +37,9 @@
 
 namespace statjr {
 
-// log p(Omega | S) up to a constant: -(N + nu0 + q + 1)/2 log|Omega| - tr(Omega^-1 A)/2,
-// with A = S + psi0 I.  Returns false when Omega is not positive definite.
+// log IW(Omega; nu, A) up to a constant, given df_total = nu + q + 1:
+// -df_total/2 log|Omega| - tr(Omega^-1 A)/2.  False when Omega is not
+// positive definite.
 inline bool covariance_logpost(const Vec &omega, int q, const Vec &a, double df_total, Vec &work,
                                Vec &col, double &out) {
     work = omega;
@@ -49,7 +57,7 @@ inline bool covariance_logpost(const Vec &omega, int q, const Vec &a, double df_
 
 struct CovarianceSampler {
     int q = 0;
-    double nu0 = 0.0, psi0 = 0.0;
+    double ridge = 0.0;  // S + ridge I, only to keep S invertible
     std::vector<char> fixed;      // fixed[a]: variance a is held at 1
     std::vector<char> fixed_pair; // fixed_pair[a*q+b]: covariance held at its start value
     std::vector<int> cu, cc;      // free and fixed coordinates
@@ -60,8 +68,8 @@ struct CovarianceSampler {
 
     // fixed_pair may only join coordinates whose variances are fixed too.
     void init(int q_, const std::vector<char> &fixed_, const std::vector<char> &fixed_pair_,
-              double nu0_, double psi0_, const Vec &start) {
-        q = q_; fixed = fixed_; fixed_pair = fixed_pair_; nu0 = nu0_; psi0 = psi0_; omega = start;
+              const Vec &start) {
+        q = q_; fixed = fixed_; fixed_pair = fixed_pair_; omega = start;
         cu.clear(); cc.clear();
         for (int i = 0; i < q; ++i) (fixed[i] ? cc : cu).push_back(i);
         any_fixed = !cc.empty();
@@ -75,11 +83,14 @@ struct CovarianceSampler {
 
     // One update given the cross-product s of nobs residual vectors.
     void update(Rng &rng, const Vec &s, double nobs, bool adapt) {
+        double tr = 0.0;
+        for (int i = 0; i < q; ++i) tr += s[i * q + i];
+        ridge = 1e-10 * tr / q;
         for (int i = 0; i < q * q; ++i) a[i] = s[i];
-        for (int i = 0; i < q; ++i) a[i * q + i] += psi0;
-        const double nu = nu0 + nobs;
+        for (int i = 0; i < q; ++i) a[i * q + i] += ridge;
         if (!any_fixed) {
-            draw_inverse_wishart(rng, nu, a.data(), q, omega.data());
+            if (nobs - q - 1 <= q - 1) throw std::runtime_error("too few units for the covariance matrix");
+            draw_inverse_wishart(rng, nobs - q - 1, a.data(), q, omega.data());
             return;
         }
         const int m = int(cc.size()), k = int(cu.size());
@@ -90,7 +101,7 @@ struct CovarianceSampler {
             }
         // 1. Off-diagonal elements of Omega_CC by Metropolis on their marginal.
         if (m >= 2) {
-            const double df_total = (nu - k) + m + 1;
+            const double df_total = nobs;
             Vec wk(m * m), cl(m);
             double cur;
             if (!covariance_logpost(cur_c, m, acc, df_total, wk, cl, cur))
@@ -135,7 +146,8 @@ struct CovarianceSampler {
                 for (int e = 0; e < m; ++e) v -= a[cu[r] * q + cc[e]] * xm[e * k + c];
                 uu[r * k + c] = v;
             }
-        draw_inverse_wishart(rng, nu, uu.data(), k, draw_uu.data());
+        if (nobs - k - m - 1 <= k - 1) throw std::runtime_error("too few units for the covariance matrix");
+        draw_inverse_wishart(rng, nobs - k - m - 1, uu.data(), k, draw_uu.data());
         lu = draw_uu;
         cholesky_or_throw(lu.data(), k, "free block of the covariance matrix");
         // X = xm + L_C^{-T} Z L_U', with L_C L_C' = A_CC so that cov rows = A_CC^-1

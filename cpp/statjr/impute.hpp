@@ -41,7 +41,6 @@ struct Spec {
     bool two_level = true, conditional = true;
     std::vector<Resp> r1, r2;
     std::vector<int> k1, k2;  // covariates per coordinate, levels 1 and 2
-    double nu0 = 0.0, psi0 = 0.002;  // covariance prior offsets (see covariance.hpp)
 };
 
 const double INF = std::numeric_limits<double>::infinity();
@@ -202,7 +201,7 @@ struct Model {
         std::vector<char> fe = fixed_flags(s.r1, 0, Q1);
         for (int c = 0; c < Q1; ++c) if (fe[c]) oe[c * Q1 + c] = 1.0;
         std::vector<char> pe = fixed_pairs(s.r1, 0, Q1, oe);
-        Oe.init(Q1, fe, pe, Q1 - 1 + s.nu0, s.psi0, oe);
+        Oe.init(Q1, fe, pe, oe);
         if (!s.two_level) return;
         Vec ou(Q * Q, 0.0);
         for (int c = 0; c < Q1; ++c) ou[c * Q + c] = 0.1 * oe[c * Q1 + c];
@@ -219,7 +218,7 @@ struct Model {
         std::vector<char> fu = fixed_flags(s.r2, Q1, Q);
         for (int c = 0; c < Q; ++c) if (fu[c]) ou[c * Q + c] = 1.0;
         std::vector<char> pu = fixed_pairs(s.r2, Q1, Q, ou);
-        Ou.init(Q, fu, pu, Q - 1 + s.nu0, s.psi0, ou);
+        Ou.init(Q, fu, pu, ou);
     }
 
     // ---------------------------------------------------------------- pieces
