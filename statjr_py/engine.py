@@ -20,7 +20,7 @@ from .diagnostics import summarise
 from .inputs import Answers, resolve
 from .registry import get_template
 from .results import Results
-from .run import EstOptions, run_chains
+from .run import EstOptions, Fetch, run_chains
 from .template import Fit, Template
 
 log = logging.getLogger("statjr_py.engine")
@@ -95,7 +95,7 @@ def run_mcmc(tmpl: Template, job: Job) -> Results:
         raise RuntimeError(f"template {tmpl.name} records {nparams} values per draw "
                            f"but names {len(spec.params)} parameters")
     draws, extras = run_chains(module, spec.arrays, job.options, job.progress, job.executor,
-                               finish=lambda sampler: tmpl.finish(sampler, spec))
+                               fetch=Fetch(tmpl.requests(spec)))
     fit = Fit(spec, draws, extras, job.answers, job.data, module)
     results = Results()
     idx = [spec.params.index(p) for p in spec.monitored]
@@ -122,6 +122,11 @@ def add_diagnostic_plots(results: Results, draws: np.ndarray, names: list[str],
         results.add(f"{prefix}{name}.svg",
                     six_panel_svg(name, draws[:, :, k], opts.burnin + opts.thinning, opts.thinning),
                     "svg")
+
+
+def run_job(args: tuple) -> Results:
+    """``RunStatJR(*args)``: a picklable task for executors that run elsewhere."""
+    return RunStatJR(*args)
 
 
 def chains_frame(draws: np.ndarray, names: list[str], opts: EstOptions) -> pd.DataFrame:

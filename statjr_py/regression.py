@@ -146,7 +146,7 @@ def two_level_outputs(fit, results, normal: bool) -> None:
     results.add("ModelFit", pd.DataFrame([{**dic, "n": notes["n"], "units": notes["J"]}]), "table")
 
 
-def residual_finish(sampler, spec) -> dict:
-    """Per-chain running moments of the random effects (a template's ``finish``)."""
+def residual_requests(spec) -> dict:
+    """Per-chain running moments of the random effects (a template's ``requests``)."""
     q = len(spec.notes["zterms"])
-    return {"residuals": sampler.call("residuals", 1 + 2 * spec.notes["J"] * q)}
+    return {"residuals": ("residuals", 1 + 2 * spec.notes["J"] * q)}

@@ -8,6 +8,7 @@ the chains' streams do not overlap.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -169,20 +170,34 @@ class Progress:
 
 
 @dataclass
+class Fetch:
+    """Requests for a live sampler, by name: ``{name: (what, nout)}``.
+
+    A plain object rather than a callback, so that chains can be shipped to
+    other processes (a dask cluster) and still bring their extras back.
+    """
+
+    requests: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def __call__(self, sampler: "Sampler") -> dict:
+        return {name: sampler.call(what, nout) for name, (what, nout) in self.requests.items()}
+
+
+@dataclass
 class Segment:
     """A stretch of one chain.
 
     ``adapt`` lets Metropolis steps tune their proposals (burn-in only);
-    ``store`` keeps every ``thin``-th draw; ``snapshot`` is called on the live
-    sampler at the end of the stretch, and its result is returned (imputed
-    datasets, residual moments, ...).
+    ``store`` keeps every ``thin``-th draw; ``snapshot`` (a :class:`Fetch`)
+    is asked of the live sampler at the end of the stretch, and its answer
+    returned (imputed datasets, residual moments, ...).
     """
 
     iterations: int
     adapt: bool = False
     store: bool = True
     thin: int = 1
-    snapshot: Callable[[Sampler], Any] | None = None
+    snapshot: Fetch | None = None
 
 
 def run_segments(module: Module, arrays: Mapping[str, np.ndarray], seed: int,
@@ -209,6 +224,18 @@ def run_segments(module: Module, arrays: Mapping[str, np.ndarray], seed: int,
         sampler.close()
 
 
+def chain_task(source: str, arrays: Mapping[str, np.ndarray], segments: list[Segment],
+               seed: int) -> tuple[np.ndarray, list]:
+    """One chain from the C++ source: what a remote worker runs.
+
+    The worker builds the module itself (or loads it from its compile cache,
+    keyed by the source's hash), since compiled modules cannot be pickled.
+    """
+    from .build import build
+
+    return run_segments(build(source), arrays, seed, segments)
+
+
 def parallel_map(fn: Callable, items: list, executor: Executor | None, processes: int) -> list:
     """``[fn(x) for x in items]`` on the caller's executor or a thread pool."""
     own = executor is None
@@ -220,21 +247,32 @@ def parallel_map(fn: Callable, items: list, executor: Executor | None, processes
             pool.shutdown()
 
 
+def run_chain_set(module: Module, arrays: Mapping[str, np.ndarray], seeds: list[int],
+                  segments: list[Segment], executor: Executor | None, processes: int,
+                  progress: Progress | None = None) -> list[tuple[np.ndarray, list]]:
+    """Chains in parallel: on local threads (with progress), or on ``executor``."""
+    if executor is None:
+        return parallel_map(lambda seed: run_segments(module, arrays, seed, segments, progress),
+                            seeds, None, processes)
+    return parallel_map(functools.partial(chain_task, module.source, dict(arrays), segments),
+                        seeds, executor, processes)
+
+
 def run_chains(module: Module, arrays: Mapping[str, np.ndarray], opts: EstOptions,
                progress: Callable[[int, int], None] | None = None,
                executor: Executor | None = None,
-               finish: Callable[[Sampler], dict] | None = None) -> tuple[np.ndarray, list[dict]]:
+               fetch: Fetch | None = None) -> tuple[np.ndarray, list[dict]]:
     """Run ``opts.nchains`` chains in parallel: burn-in (adapting), then monitoring.
 
     Returns
     -------
     draws : ndarray, shape (nchains, ndraws, nparams)
-    extras : list of dict, one per chain, from ``finish`` run after monitoring
+    extras : list of dict, one per chain: ``fetch`` asked after monitoring
     """
     counter = Progress(opts.nchains * (opts.burnin + opts.iterations), progress)
     monitored = opts.iterations - opts.iterations % opts.thinning
     segments = [Segment(opts.burnin, adapt=True, store=False),
-                Segment(monitored, thin=opts.thinning, snapshot=finish or (lambda s: {}))]
-    results = parallel_map(lambda seed: run_segments(module, arrays, seed, segments, counter),
-                           chain_seeds(opts.seed, opts.nchains), executor, opts.processes)
+                Segment(monitored, thin=opts.thinning, snapshot=fetch or Fetch())]
+    results = run_chain_set(module, arrays, chain_seeds(opts.seed, opts.nchains), segments,
+                            executor, opts.processes, counter)
     return np.stack([r[0] for r in results]), [r[1][0] for r in results]

@@ -10,8 +10,9 @@ summarise):
 ``model(data, answers)``
     The arrays the sampler needs, the names of the parameters it records,
     and the Jinja2 context that specialises the C++ to this model.
-``finish(sampler, spec)`` (optional)
-    Anything to fetch from a chain's live sampler after monitoring.
+``requests(spec)`` (optional)
+    What to ask each chain's live sampler after monitoring, as
+    ``{name: (what, nout)}`` (e.g. running moments of random effects).
 ``outputs(fit, results)`` (optional)
     Extra named outputs from the fitted chains.
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine import Job
     from .inputs import Answers, Asker
     from .results import Results
-    from .run import Sampler
 
 
 @dataclass
@@ -96,6 +96,7 @@ class Fit:
         """Ask a fresh sampler of this model something (e.g. the deviance at the mean)."""
         from .run import Sampler
 
+    
         sampler = Sampler(self.module, self.spec.arrays, 0)
         try:
             return sampler.call(what, nout, data)
@@ -137,7 +138,8 @@ class Template:
             raise RuntimeError(f"template {self.name} was not loaded from a file")
         return Path(self.source_file).with_name(f"{self.name}.cpp.j2")
 
-    def finish(self, sampler: "Sampler", spec: ModelSpec) -> dict:
+    def requests(self, spec: ModelSpec) -> dict[str, tuple[str, int]]:
+        """``{name: (what, nout)}`` to fetch from every chain after monitoring."""
         return {}
 
     def outputs(self, fit: Fit, results: "Results") -> None:

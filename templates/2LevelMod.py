@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from statjr_py import L2ID, ModelSpec, Template, Variable, VariableList
 from statjr_py.regression import (ask_distribution, link_of, prepare_two_level,
-                                  residual_finish, two_level_outputs)
+                                  residual_requests, two_level_outputs)
 
 LINK_ENUM = {"logit": "Logit", "probit": "Probit", "cloglog": "Cloglog", "log": "Log"}
 LINK_TEX = {"identity": r"\mu_{ij}", "logit": r"\mathrm{logit}(\pi_{ij})",
@@ -75,7 +75,7 @@ the inverse Fisher information at the mode (ignoring $u$) scaled by $s$, tuned i
                          params=terms + ["sigma2_u", "deviance"], monitored=terms + ["sigma2_u"],
                          context=context, notes=notes)
 
-    finish = staticmethod(residual_finish)
+    requests = staticmethod(residual_requests)
 
     def outputs(self, fit, results):
         two_level_outputs(fit, results, normal=fit.answers["D"] == "Normal")

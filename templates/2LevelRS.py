@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from statjr_py import L2ID, ModelSpec, Template, Text, Variable, VariableList
-from statjr_py.regression import prepare_two_level, residual_finish, two_level_outputs
+from statjr_py.regression import prepare_two_level, residual_requests, two_level_outputs
 
 log = logging.getLogger("statjr_py.templates.2LevelRS")
 
@@ -67,7 +67,7 @@ u_j &\sim \mathrm{N}_{ {{- q -}} }(0, \Omega_u), \quad e_{ij} \sim \mathrm{N}(0,
                          params=terms + omega + ["sigma2_e", "deviance"],
                          monitored=terms + omega + ["sigma2_e"], context=context, notes=notes)
 
-    finish = staticmethod(residual_finish)
+    requests = staticmethod(residual_requests)
 
     def outputs(self, fit, results):
         two_level_outputs(fit, results, normal=True)

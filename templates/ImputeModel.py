@@ -31,7 +31,7 @@ from statjr_py.diagnostics import summarise
 from statjr_py.engine import add_diagnostic_plots, chains_frame
 from statjr_py.regression import sort_by_unit
 from statjr_py.results import Results
-from statjr_py.run import EstOptions, Progress, Segment, chain_seeds, parallel_map, run_segments
+from statjr_py.run import EstOptions, Fetch, Progress, Segment, chain_seeds, run_chain_set
 
 log = logging.getLogger("statjr_py.templates.ImputeModel")
 
@@ -291,13 +291,13 @@ scales tuned in the first half of the first {{ impute1st }} iterations.
         job.estoptions.setdefault("processes", opts.processes)  # script.py reproduces exactly
         r1, r2 = spec.notes["r1"], spec.notes["r2"]
         size = spec.notes["n"] * len(r1) + spec.notes["J"] * len(r2)
-        take = lambda sampler: sampler.call("completed", size)  # noqa: E731
+        take = Fetch({"completed": ("completed", size)})
         adapt = first // 2
         segments = [Segment(adapt, adapt=True), Segment(first - adapt, snapshot=take)]
         segments += [Segment(every, snapshot=take) for _ in range(per_chain - 1)]
         counter = Progress(nchains * (first + (per_chain - 1) * every), job.progress)
-        runs = parallel_map(lambda seed: run_segments(module, spec.arrays, seed, segments, counter),
-                            chain_seeds(opts.seed, nchains), job.executor, opts.processes)
+        runs = run_chain_set(module, spec.arrays, chain_seeds(opts.seed, nchains), segments,
+                             job.executor, opts.processes, counter)
         draws = np.stack([d for d, _ in runs])  # (chains, iterations, params)
 
         results = Results()
@@ -310,7 +310,8 @@ scales tuned in the first half of the first {{ impute1st }} iterations.
             iteration = first + t * every
             for c in range(nchains):
                 name = f"impute_datafile_chain{c}_iter{iteration}"
-                l1, l2 = self._datasets(job.data.frame, answers, spec.notes, runs[c][1][t])
+                l1, l2 = self._datasets(job.data.frame, answers, spec.notes,
+                                        runs[c][1][t]["completed"])
                 results.add(name, l1, "dataset")
                 if r2:
                     results.add(f"impute_L2Data_chain{c}_iter{iteration}", l2, "dataset")
