@@ -146,11 +146,12 @@ def _cmd_run(args) -> int:
     invars = _ask_missing(template, args.dataset, invars, estoptions, interactive)
     progress = ProgressBar() if (sys.stderr.isatty() or args.progress) else None
     results = RunStatJR(template.name, args.dataset, invars, estoptions, progress=progress)
-    for name in results.tables():
-        if name == "out" or name.endswith("_out") or "datafile" in name or "L2Data" in name:
-            continue
-        print(f"\n{name}")
-        print(table_text(results[name]))
+    for name in template.headline:
+        if name in results:
+            print(f"\n{name}")
+            print(table_text(results[name]))
+    print(f"\n{len(results)} outputs: " + ", ".join(list(results)[:8])
+          + (", ..." if len(results) > 8 else "") + ("" if args.out else "; save them all with --out"))
     if args.out:
         paths = results.save(args.out)
         print(f"\n{len(paths)} outputs written to {args.out}")

@@ -123,6 +123,8 @@ class Template:
     #: model context); they become equation.tex and algorithm.tex.
     equation: ClassVar[str] = ""
     algorithm: ClassVar[str] = ""
+    #: Outputs the CLI prints after a run (the rest are saved with --out).
+    headline: ClassVar[tuple[str, ...]] = ("ModelResults", "ModelFit")
     #: Set by the registry: the file the class was loaded from.
     source_file: ClassVar[Path | None] = None
 

@@ -193,6 +193,10 @@ scales tuned in the first half of the first {{ impute1st }} iterations.
 \end{enumerate}
 """
 
+    def imputation_questions(self, ask, two_level: bool) -> None:
+        """The imputation-model questions, for super-templates (2LevelImpute)."""
+        imputation_questions(ask, two_level)
+
     def inputs(self, ask):
         two = ask(YesNo("numlevs", "Do either the model of interest (MOI) and/or imputation have two levels?",
                         help="Yes for a two-level imputation model (pupils in schools, ...)."))
