@@ -14,6 +14,15 @@ from .errors import InputError
 from .inputs import Text, Variable
 
 LINKS = {"Normal": ["identity"], "Binomial": ["logit", "probit", "cloglog"], "Poisson": ["log"]}
+#: link -> statjr::glm::Link enumerator in cpp/statjr/glm.hpp
+LINK_ENUM = {"logit": "Logit", "probit": "Probit", "cloglog": "Cloglog", "log": "Log"}
+
+
+def link_tex(link: str, index: str = "i") -> str:
+    """LaTeX of g(mean) for a link, with subscript ``index`` (``i`` or ``ij``)."""
+    return {"identity": rf"\mu_{{{index}}}", "logit": rf"\mathrm{{logit}}(\pi_{{{index}}})",
+            "probit": rf"\Phi^{{-1}}(\pi_{{{index}}})",
+            "cloglog": rf"\log(-\log(1 - \pi_{{{index}}}))", "log": rf"\log(\pi_{{{index}}})"}[link]
 
 
 def ask_distribution(ask, choices=("Normal", "Binomial", "Poisson")) -> str:

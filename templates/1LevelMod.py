@@ -16,13 +16,10 @@ import pandas as pd
 
 from statjr_py import InputError, ModelSpec, Template, Variable, VariableList
 from statjr_py.datasets import complete_rows, design
-from statjr_py.regression import ask_distribution, check_response, link_of, response
+from statjr_py.regression import (LINK_ENUM, ask_distribution, check_response, link_of, link_tex,
+                                  response)
 
 log = logging.getLogger("statjr_py.templates.1LevelMod")
-
-LINK_ENUM = {"logit": "Logit", "probit": "Probit", "cloglog": "Cloglog", "log": "Log"}
-LINK_TEX = {"identity": r"\mu_i", "logit": r"\mathrm{logit}(\pi_i)", "probit": r"\Phi^{-1}(\pi_i)",
-            "cloglog": r"\log(-\log(1 - \pi_i))", "log": r"\log(\pi_i)"}
 
 
 class OneLevelMod(Template):
@@ -80,7 +77,7 @@ $2.38/\sqrt{K}$ and is tuned every 100 burn-in iterations towards 30\% acceptanc
                              "remove one of them")
         dist, link = answers["D"], link_of(answers)
         context = {"K": k, "D": dist, "link": link, "link_enum": LINK_ENUM.get(link, ""),
-                   "link_tex": LINK_TEX[link], "terms": terms, "y": answers["y"], "n": n,
+                   "link_tex": link_tex(link, "i"), "terms": terms, "y": answers["y"], "n": n,
                    "offset": bool(answers.get("offset")), "prior_a": 0.001, "prior_b": 0.001}
         if dist == "Normal":
             return ModelSpec(arrays={"y": y, "X": X}, params=terms + ["sigma2_e", "deviance"],

@@ -10,13 +10,8 @@ the precisions.
 from __future__ import annotations
 
 from statjr_py import L2ID, ModelSpec, Template, Variable, VariableList
-from statjr_py.regression import (ask_distribution, link_of, prepare_two_level,
-                                  residual_requests, two_level_outputs)
-
-LINK_ENUM = {"logit": "Logit", "probit": "Probit", "cloglog": "Cloglog", "log": "Log"}
-LINK_TEX = {"identity": r"\mu_{ij}", "logit": r"\mathrm{logit}(\pi_{ij})",
-            "probit": r"\Phi^{-1}(\pi_{ij})", "cloglog": r"\log(-\log(1 - \pi_{ij}))",
-            "log": r"\log(\pi_{ij})"}
+from statjr_py.regression import (LINK_ENUM, ask_distribution, link_of, link_tex,
+                                  prepare_two_level, residual_requests, two_level_outputs)
 
 
 class TwoLevelMod(Template):
@@ -62,7 +57,7 @@ the inverse Fisher information at the mode (ignoring $u$) scaled by $s$, tuned i
         dist, link = answers["D"], link_of(answers)
         terms = p["terms"]
         context = {"K": p["K"], "J": p["J"], "D": dist, "link": link,
-                   "link_enum": LINK_ENUM.get(link, ""), "link_tex": LINK_TEX[link],
+                   "link_enum": LINK_ENUM.get(link, ""), "link_tex": link_tex(link, "ij"),
                    "terms": terms, "y": answers["y"], "l2id": answers["L2ID"],
                    "offset": bool(answers.get("offset"))}
         notes = {k: p[k] for k in ("n", "J", "ids", "sizes", "zterms", "terms", "dropped")}

@@ -9,7 +9,8 @@
 // coordinates have unit variance (Omega_e at level 1, Omega_u at level 2).
 //
 // Rows are sorted by unit (unit j owns rows start[j] .. start[j+1]-1).
-// Every step but the covariance and threshold updates is Gibbs; see
+// Per-response latent logic is in statjr/latent.hpp.  Every step but the
+// covariance and threshold updates is Gibbs; see
 // docs/imputation.md for the derivations and costs.
 #pragma once
 #include <cmath>
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 #include "statjr/covariance.hpp"
+#include "statjr/latent.hpp"
 #include "statjr/dist.hpp"
 #include "statjr/linalg.hpp"
 #include "statjr/mh.hpp"
@@ -25,25 +27,12 @@
 namespace statjr {
 namespace impute {
 
-enum Type : int { Normal = 0, Binary = 1, Ordered = 2, Unordered = 3 };
-
-struct Resp {
-    int type;   // Type
-    int ncat;   // categories (Ordered, Unordered), 2 for Binary, 0 for Normal
-    int coord;  // its first latent coordinate within its level
-    int col;    // its column in Y1 or Y2
-};
-
-inline int ncoords(const Resp &r) { return r.type == Unordered ? r.ncat - 1 : 1; }
-
 // Everything fixed for one model: generated code fills it in.
 struct Spec {
     bool two_level = true, conditional = true;
     std::vector<Resp> r1, r2;
     std::vector<int> k1, k2;  // covariates per coordinate, levels 1 and 2
 };
-
-const double INF = std::numeric_limits<double>::infinity();
 
 struct Model {
     Spec s;
@@ -117,22 +106,6 @@ struct Model {
     }
     const Vec &th1(int k) const { return thresholds[k]; }
     const Vec &th2(int k) const { return thresholds[s.r1.size() + k]; }
-
-    // A latent value consistent with an observed category, to start from.
-    static double start_value(const Resp &x, const Vec &th, double y, int m) {
-        if (std::isnan(y)) return 0.0;
-        switch (x.type) {
-            case Normal: return y;
-            case Binary: return y > 0.5 ? 0.5 : -0.5;
-            case Ordered: {
-                const int c = int(y);
-                if (c == 0) return th[0] - 0.5;
-                if (c == x.ncat - 1) return th.back() + 0.5;
-                return 0.5 * (th[c - 1] + th[c]);
-            }
-            default: return (int(y) == m) ? 0.5 : -0.5;
-        }
-    }
 
     void init_latents() {
         for (std::size_t k = 0; k < s.r1.size(); ++k) {
@@ -228,82 +201,6 @@ struct Model {
         chol_inverse(work.data(), q, out.data());
     }
 
-    // Draw coordinate k of residual vector res (length q) from its
-    // conditional given the others under precision p, so that
-    // base + res[k] lies in (lo, hi).
-    double draw_conditional(const double *p, int q, double *res, int k, double base, double lo, double hi) {
-        double m = 0.0;
-        for (int l = 0; l < q; ++l) if (l != k) m += p[k * q + l] * res[l];
-        const double pk = p[k * q + k];
-        const double mean = -m / pk, sd = 1.0 / std::sqrt(pk);
-        const double v = (lo == -INF && hi == INF) ? mean + sd * rng.normal()
-                                                    : truncated_normal(rng, mean, sd, lo - base, hi - base);
-        res[k] = v;
-        return base + v;
-    }
-
-    // Update the latent coordinates of response x for one row or unit.
-    // z: that row's latents (within the level), base: their means, res:
-    // residual vector in the precision's coordinates, at: index of the
-    // response's first coordinate in res.
-    void draw_response(const Resp &x, const Vec &th, double y, double *z, const double *base,
-                       const double *p, int q, double *res, int at) {
-        const bool miss = std::isnan(y);
-        if (x.type == Normal) {
-            if (miss) z[x.coord] = draw_conditional(p, q, res, at, base[x.coord], -INF, INF);
-            return;
-        }
-        if (x.type == Binary) {
-            const double lo = miss ? -INF : (y > 0.5 ? 0.0 : -INF), hi = miss ? INF : (y > 0.5 ? INF : 0.0);
-            z[x.coord] = draw_conditional(p, q, res, at, base[x.coord], lo, hi);
-            return;
-        }
-        if (x.type == Ordered) {
-            double lo = -INF, hi = INF;
-            if (!miss) {
-                const int c = int(y);
-                if (c > 0) lo = th[c - 1];
-                if (c < x.ncat - 1) hi = th[c];
-            }
-            z[x.coord] = draw_conditional(p, q, res, at, base[x.coord], lo, hi);
-            return;
-        }
-        // Unordered: one coordinate at a time, bounds from the others' current values.
-        const int nc = x.ncat - 1, obs = miss ? -1 : int(y);
-        for (int m = 0; m < nc; ++m) {
-            double lo = -INF, hi = INF;
-            if (obs == nc) {
-                hi = 0.0;  // reference category: every coordinate negative
-            } else if (obs == m) {
-                lo = 0.0;
-                for (int o = 0; o < nc; ++o) if (o != m) lo = std::max(lo, z[x.coord + o]);
-            } else if (obs >= 0) {
-                hi = z[x.coord + obs];
-            }
-            z[x.coord + m] = draw_conditional(p, q, res, at + m, base[x.coord + m], lo, hi);
-        }
-    }
-
-    // Category (or value) a response's latents stand for.
-    static double read_back(const Resp &x, const Vec &th, const double *z) {
-        switch (x.type) {
-            case Normal: return z[x.coord];
-            case Binary: return z[x.coord] > 0.0 ? 1.0 : 0.0;
-            case Ordered: {
-                int c = 0;
-                while (c < x.ncat - 1 && z[x.coord] > th[c]) ++c;
-                return double(c);
-            }
-            default: {
-                int best = x.ncat - 1;
-                double top = 0.0;
-                for (int m = 0; m < x.ncat - 1; ++m)
-                    if (z[x.coord + m] > top) { top = z[x.coord + m]; best = m; }
-                return double(best);
-            }
-        }
-    }
-
     // ---------------------------------------------------------------- steps
     // 1. Level-1 latents and missing values.
     void draw_level1() {
@@ -316,7 +213,7 @@ struct Model {
                     const double *m = &mu1[i * Q1];
                     for (int c = 0; c < Q1; ++c) { t[c] = m[c] + (s.two_level ? U[j * Q1 + c] : 0.0); r[c] = z[c] - t[c]; }
                     for (std::size_t k = 0; k < R1; ++k)
-                        draw_response(s.r1[k], th1(k), Y1[i * R1 + s.r1[k].col], z, t.data(), Pe.data(), Q1, r.data(), s.r1[k].coord);
+                        draw_response(rng, s.r1[k], th1(k), Y1[i * R1 + s.r1[k].col], z, t.data(), Pe.data(), Q1, r.data(), s.r1[k].coord);
                 }
             return;
         }
@@ -351,7 +248,7 @@ struct Model {
                     r[c] = z[c] - t[c];
                 }
                 for (std::size_t k = 0; k < R1; ++k)
-                    draw_response(s.r1[k], th1(k), Y1[i * R1 + s.r1[k].col], z, t.data(), pm.data(), Q1, r.data(), s.r1[k].coord);
+                    draw_response(rng, s.r1[k], th1(k), Y1[i * R1 + s.r1[k].col], z, t.data(), pm.data(), Q1, r.data(), s.r1[k].coord);
                 for (int c = 0; c < Q1; ++c) sum[c] += z[c] - m[c];
             }
         }
@@ -457,7 +354,7 @@ struct Model {
             for (int c = 0; c < Q1; ++c) res[c] = U[j * Q1 + c];
             for (int c = 0; c < Q2; ++c) { base[c] = mu2[j * Q2 + c]; res[Q1 + c] = W[j * Q2 + c] - base[c]; }
             for (std::size_t k = 0; k < R2; ++k)
-                draw_response(s.r2[k], th2(k), Y2[j * R2 + s.r2[k].col], &W[j * Q2], base.data(), Pu.data(), Q, res.data(), Q1 + s.r2[k].coord);
+                draw_response(rng, s.r2[k], th2(k), Y2[j * R2 + s.r2[k].col], &W[j * Q2], base.data(), Pu.data(), Q, res.data(), Q1 + s.r2[k].coord);
         }
     }
 
@@ -545,12 +442,6 @@ struct Model {
             if (s.r1[k].type == Ordered && s.r1[k].ncat > 2) cowles_level1(k, adapt);
         for (std::size_t k = 0; k < s.r2.size(); ++k)
             if (s.r2[k].type == Ordered && s.r2[k].ncat > 2) cowles_level2(k, adapt);
-    }
-
-    static double log_interval(double lo, double hi) {  // log(Phi(hi) - Phi(lo)), lo < hi
-        const double s2 = std::sqrt(2.0);
-        if (lo > 0) return std::log(0.5 * (std::erfc(lo / s2) - std::erfc(hi / s2)));
-        return std::log(0.5 * (std::erfc(-hi / s2) - std::erfc(-lo / s2)));
     }
 
     template <class Rows>

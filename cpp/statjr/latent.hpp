@@ -1,0 +1,129 @@
+// The latent normals behind one observed response, as the imputation model
+// uses them (cpp/statjr/impute.hpp): which interval or region of the latent
+// space each observed value stands for, the truncated univariate
+// conditional draw that respects it, and reading a value back.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include "statjr/dist.hpp"
+#include "statjr/linalg.hpp"
+
+namespace statjr {
+namespace impute {
+
+const double INF = std::numeric_limits<double>::infinity();
+
+enum Type : int { Normal = 0, Binary = 1, Ordered = 2, Unordered = 3 };
+
+struct Resp {
+    int type;   // Type
+    int ncat;   // categories (Ordered, Unordered), 2 for Binary, 0 for Normal
+    int coord;  // its first latent coordinate within its level
+    int col;    // its column in Y1 or Y2
+};
+
+inline int ncoords(const Resp &r) { return r.type == Unordered ? r.ncat - 1 : 1; }
+
+// A latent value consistent with an observed category, to start from.
+inline double start_value(const Resp &x, const Vec &th, double y, int m) {
+    if (std::isnan(y)) return 0.0;
+    switch (x.type) {
+        case Normal: return y;
+        case Binary: return y > 0.5 ? 0.5 : -0.5;
+        case Ordered: {
+            const int c = int(y);
+            if (c == 0) return th[0] - 0.5;
+            if (c == x.ncat - 1) return th.back() + 0.5;
+            return 0.5 * (th[c - 1] + th[c]);
+        }
+        default: return (int(y) == m) ? 0.5 : -0.5;
+    }
+}
+
+// Draw coordinate k of residual vector res (length q) from its
+// conditional given the others under precision p, so that
+// base + res[k] lies in (lo, hi).
+inline double draw_conditional(Rng &rng, const double *p, int q, double *res, int k, double base,
+                               double lo, double hi) {
+    double m = 0.0;
+    for (int l = 0; l < q; ++l) if (l != k) m += p[k * q + l] * res[l];
+    const double pk = p[k * q + k];
+    const double mean = -m / pk, sd = 1.0 / std::sqrt(pk);
+    const double v = (lo == -INF && hi == INF) ? mean + sd * rng.normal()
+                                                : truncated_normal(rng, mean, sd, lo - base, hi - base);
+    res[k] = v;
+    return base + v;
+}
+
+// Update the latent coordinates of response x for one row or unit.
+// z: that row's latents (within the level), base: their means, res:
+// residual vector in the precision's coordinates, at: index of the
+// response's first coordinate in res.
+inline void draw_response(Rng &rng, const Resp &x, const Vec &th, double y, double *z,
+                          const double *base, const double *p, int q, double *res, int at) {
+    const bool miss = std::isnan(y);
+    if (x.type == Normal) {
+        if (miss) z[x.coord] = draw_conditional(rng, p, q, res, at, base[x.coord], -INF, INF);
+        return;
+    }
+    if (x.type == Binary) {
+        const double lo = miss ? -INF : (y > 0.5 ? 0.0 : -INF), hi = miss ? INF : (y > 0.5 ? INF : 0.0);
+        z[x.coord] = draw_conditional(rng, p, q, res, at, base[x.coord], lo, hi);
+        return;
+    }
+    if (x.type == Ordered) {
+        double lo = -INF, hi = INF;
+        if (!miss) {
+            const int c = int(y);
+            if (c > 0) lo = th[c - 1];
+            if (c < x.ncat - 1) hi = th[c];
+        }
+        z[x.coord] = draw_conditional(rng, p, q, res, at, base[x.coord], lo, hi);
+        return;
+    }
+    // Unordered: one coordinate at a time, bounds from the others' current values.
+    const int nc = x.ncat - 1, obs = miss ? -1 : int(y);
+    for (int m = 0; m < nc; ++m) {
+        double lo = -INF, hi = INF;
+        if (obs == nc) {
+            hi = 0.0;  // reference category: every coordinate negative
+        } else if (obs == m) {
+            lo = 0.0;
+            for (int o = 0; o < nc; ++o) if (o != m) lo = std::max(lo, z[x.coord + o]);
+        } else if (obs >= 0) {
+            hi = z[x.coord + obs];
+        }
+        z[x.coord + m] = draw_conditional(rng, p, q, res, at + m, base[x.coord + m], lo, hi);
+    }
+}
+
+// Category (or value) a response's latents stand for.
+inline double read_back(const Resp &x, const Vec &th, const double *z) {
+    switch (x.type) {
+        case Normal: return z[x.coord];
+        case Binary: return z[x.coord] > 0.0 ? 1.0 : 0.0;
+        case Ordered: {
+            int c = 0;
+            while (c < x.ncat - 1 && z[x.coord] > th[c]) ++c;
+            return double(c);
+        }
+        default: {
+            int best = x.ncat - 1;
+            double top = 0.0;
+            for (int m = 0; m < x.ncat - 1; ++m)
+                if (z[x.coord + m] > top) { top = z[x.coord + m]; best = m; }
+            return double(best);
+        }
+    }
+}
+
+inline double log_interval(double lo, double hi) {  // log(Phi(hi) - Phi(lo)), lo < hi
+    const double s2 = std::sqrt(2.0);
+    if (lo > 0) return std::log(0.5 * (std::erfc(lo / s2) - std::erfc(hi / s2)));
+    return std::log(0.5 * (std::erfc(-hi / s2) - std::erfc(-lo / s2)));
+}
+
+
+}  // namespace impute
+}  // namespace statjr
