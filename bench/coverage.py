@@ -1,0 +1,207 @@
+"""Bias and coverage of 2LevelImpute by simulation (not a CI test).
+
+Each scenario draws datasets from a known two-level model, removes values,
+runs 2LevelImpute (M imputations, the MOI on each, Rubin's rules, and the
+complete-case fit) and checks the pooled 95% intervals against the truth.
+
+    python bench/coverage.py --reps 200 --workers 2        # the full study
+    python bench/coverage.py --reps 4 --scenarios mcar_x   # a smoke run
+
+Results (one row per scenario x method x parameter) go to
+bench/results/coverage.csv, with the seed of every replication; docs/validation.md
+and its plot are made from that file by --report.
+
+The data: J schools of nj pupils.  x (level 1, Normal) has a school effect;
+xb (level 1, Binary) and xc (level 1, 3 unordered categories) come from
+latent normals correlated with x; w (level 2, Binary) and wc (level 2, 3
+categories) from school-level latent normals correlated with the school
+effect of x.  The MOI is y = b0 + b1 x + b2 xb + b3 w + u_j + e (or with a
+random slope on x), so the joint latent-normal imputation model holds
+exactly for x and approximately for the categorical covariates (y given a
+latent's category is not exactly linear in it).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+TRUTH = {"cons": 0.5, "x": 0.6, "xb": 0.4, "w": -0.5, "sigma2_u": 0.3, "sigma2_e": 1.0}
+TRUTH_CAT = {"xc_0": 0.5, "xc_1": -0.3}
+TRUTH_RS = {"omega_u(cons,cons)": 0.3, "omega_u(cons,x)": 0.05, "omega_u(x,x)": 0.1}
+
+# name: (covariate made missing, mechanism, MOI with random slope?)
+SCENARIOS = {
+    "mcar_x": ("x", "MCAR", False),
+    "mar_x": ("x", "MAR", False),
+    "mar_xb": ("xb", "MAR", False),
+    "mar_xc": ("xc", "MAR", False),
+    "mar_w": ("w", "MAR", False),
+    "mar_wc": ("wc", "MAR", False),
+    "mar_x_slope": ("x", "MAR", True),
+}
+
+
+def simulate(seed: int, scenario: str, J: int = 50, nj: int = 20, missing: float = 0.3) -> tuple:
+    """(data with missing values, true MOI parameters, MOI explanatory variables)."""
+    var, mech, slope = SCENARIOS[scenario]
+    rng = np.random.default_rng(seed)
+    n = J * nj
+    school = np.repeat(np.arange(1, J + 1), nj)
+    a = rng.normal(0, np.sqrt(0.5), J)                 # school effect of x
+    x = a[school - 1] + rng.normal(0, 1, n) * np.sqrt(0.5)
+    xb = (0.6 * x + rng.normal(0, 0.8, n) > 0).astype(float)
+    lat = np.column_stack([0.5 * x, -0.4 * x]) + rng.multivariate_normal([0, 0], [[1, .5], [.5, 1]], n)
+    xc = np.where(lat.max(axis=1) < 0, 2, lat.argmax(axis=1)).astype(float)
+    w = (0.8 * a + rng.normal(0, 0.8, J) > 0).astype(float)
+    wlat = np.column_stack([0.7 * a, -0.5 * a]) + rng.multivariate_normal([0, 0], [[1, .5], [.5, 1]], J)
+    wc = np.where(wlat.max(axis=1) < 0, 2, wlat.argmax(axis=1)).astype(float)
+    if slope:
+        omega = np.array([[TRUTH_RS["omega_u(cons,cons)"], TRUTH_RS["omega_u(cons,x)"]],
+                          [TRUTH_RS["omega_u(cons,x)"], TRUTH_RS["omega_u(x,x)"]]])
+        u = rng.multivariate_normal([0, 0], omega, J)
+        re = u[school - 1, 0] + u[school - 1, 1] * x
+    else:
+        re = rng.normal(0, np.sqrt(TRUTH["sigma2_u"]), J)[school - 1]
+    mu = TRUTH["cons"] + TRUTH["x"] * x + TRUTH["xb"] * xb + TRUTH["w"] * w[school - 1]
+    if var in ("xc", "wc"):
+        cat = xc if var == "xc" else wc[school - 1]
+        mu = mu + TRUTH_CAT["xc_0"] * (cat == 0) + TRUTH_CAT["xc_1"] * (cat == 1)
+    y = mu + re + rng.normal(0, np.sqrt(TRUTH["sigma2_e"]), n)
+    f = pd.DataFrame({"school": school, "cons": 1.0, "y": y, "x": x, "xb": xb, "xc": xc,
+                      "w": w[school - 1], "wc": wc[school - 1], "aux": x + rng.normal(0, 1, n)})
+    logit = np.log(missing / (1 - missing))
+    if var in ("w", "wc"):  # whole schools: MAR on the school mean of y
+        ybar = pd.Series(y).groupby(school).mean().to_numpy()
+        score = logit + (1.0 * (ybar - ybar.mean()) / ybar.std() if mech == "MAR" else 0)
+        gone = np.flatnonzero(rng.uniform(size=J) < 1 / (1 + np.exp(-score))) + 1
+        f.loc[f["school"].isin(gone), var] = np.nan
+    else:  # pupils: MAR on the outcome and a fully observed auxiliary
+        z = (y - y.mean()) / y.std() + 0.5 * (f["aux"] - f["aux"].mean()) / f["aux"].std()
+        score = logit + (1.0 * z if mech == "MAR" else 0)
+        f.loc[rng.uniform(size=n) < 1 / (1 + np.exp(-score)), var] = np.nan
+    xs = ["cons", "x", "xb", "w"] + ([f"{var}.cat"] if var in ("xc", "wc") else [])
+    truth = dict(TRUTH)
+    if var in ("xc", "wc"):
+        truth.update({f"{var}_0": TRUTH_CAT["xc_0"], f"{var}_1": TRUTH_CAT["xc_1"]})
+    if slope:
+        del truth["sigma2_u"]
+        truth.update(TRUTH_RS)
+    return f, truth, xs
+
+
+def invars(scenario: str, xs: list[str], m: int, first: int, every: int, burnin: int, iters: int) -> dict:
+    var, _, slope = SCENARIOS[scenario]
+    level2 = var in ("w", "wc")
+    resp1 = ["y"] + ([var] if not level2 else [])
+    types = {"x": "Normal", "xb": "Binary", "xc": "Unordered", "y": "Normal", "w": "Binary", "wc": "Unordered"}
+    inv = {"numlevs": "Yes", "L2ID": "school", "MOIlevel": "2 levels", "MOIdist": "Normal",
+           "MOIslope": "Yes" if slope else "No", "y": "y", "x": ",".join(xs),
+           "yimp1": ",".join(resp1), "condmarg": "Yes", "numimpute": str(m), "impute1st": str(first),
+           "imputeevery": str(every), "burnin": str(burnin), "iterations": str(iters)}
+    if slope:
+        inv["z"] = "cons,x"
+    # the complete covariates explain the responses; aux is an auxiliary variable
+    complete = [c for c in ["x", "xb", "w"] if c != var]
+    for i, r in enumerate(resp1):
+        inv[f"bin1_{i + 1}"] = types[r]
+        inv[f"ximp1_{i}"] = ",".join(["cons"] + complete + ["aux"])
+        if types[r] == "Unordered":
+            inv[f"ncats{r}"] = "3"
+    if level2:
+        inv["want2"] = "Yes"
+        inv["yimp2"] = var
+        inv["bin2_1"] = types[var]
+        if var == "wc":
+            inv["ncatswc"] = "3"
+            inv["ximp2_0_0"] = inv["ximp2_0_1"] = "cons"
+        else:
+            inv["ximp2_0"] = "cons"
+    else:
+        inv["want2"] = "No"
+    return inv
+
+
+def replicate(task: tuple) -> list[dict]:
+    scenario, rep, seed, settings = task
+    from statjr_py import RunStatJR
+
+    logging.getLogger("statjr_py").setLevel(logging.ERROR)
+    frame, truth, xs = simulate(seed, scenario)
+    inv = invars(scenario, xs, **settings)
+    res = RunStatJR("2LevelImpute", frame, inv,
+                    {"seed": seed % (2 ** 31), "processes": 1, "diagnostics": False, "nchains": 1})
+    rows = []
+    for method, table, lo, hi in (("MI", res["ResultsTable:Imputation"], "ci_lower", "ci_upper"),
+                                  ("CC", res["ResultsTable:CompleteCases"], "ci_lower", "ci_upper")):
+        t = table.set_index("term")
+        for term, value in truth.items():
+            rows.append({"scenario": scenario, "rep": rep, "seed": seed, "method": method, "term": term,
+                         "truth": value, "estimate": t.loc[term, "estimate"], "se": t.loc[term, "se"],
+                         "covered": bool(t.loc[term, lo] <= value <= t.loc[term, hi])})
+    return rows
+
+
+def summarise(results: pd.DataFrame) -> pd.DataFrame:
+    """Bias, empirical SE, mean SE, coverage, each with its Monte Carlo error."""
+    out = []
+    for (scenario, method, term), g in results.groupby(["scenario", "method", "term"], sort=False):
+        r = len(g)
+        err = g["estimate"] - g["truth"]
+        emp = g["estimate"].std(ddof=1)
+        cov = g["covered"].mean()
+        out.append({"scenario": scenario, "method": method, "term": term, "reps": r,
+                    "bias": err.mean(), "bias_mcse": emp / np.sqrt(r),
+                    "emp_se": emp, "emp_se_mcse": emp / np.sqrt(2 * (r - 1)),
+                    "mean_se": g["se"].mean(), "se_ratio": g["se"].mean() / emp,
+                    "coverage": cov, "coverage_mcse": np.sqrt(cov * (1 - cov) / r)})
+    return pd.DataFrame(out)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--reps", type=int, default=200)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--scenarios", default=",".join(SCENARIOS))
+    p.add_argument("--seed", type=int, default=20261125, help="first replication seed")
+    p.add_argument("--m", type=int, default=5, help="imputations")
+    p.add_argument("--first", type=int, default=500, help="impute1st")
+    p.add_argument("--every", type=int, default=100, help="imputeevery")
+    p.add_argument("--burnin", type=int, default=200)
+    p.add_argument("--iters", type=int, default=1000)
+    p.add_argument("--out", default=str(RESULTS / "coverage.csv"))
+    args = p.parse_args(argv)
+    settings = {"m": args.m, "first": args.first, "every": args.every, "burnin": args.burnin,
+                "iters": args.iters}
+    tasks = [(s, r, args.seed + 1000 * i + r, settings)
+             for i, s in enumerate(args.scenarios.split(",")) for r in range(args.reps)]
+    t0 = time.time()
+    rows = []
+    with ProcessPoolExecutor(args.workers) as pool:
+        for k, part in enumerate(pool.map(replicate, tasks, chunksize=1), 1):
+            rows += part
+            if k % 20 == 0 or k == len(tasks):
+                print(f"{k}/{len(tasks)} replications, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+    results = pd.DataFrame(rows)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    results.to_csv(args.out, index=False)
+    summary = summarise(results)
+    summary.to_csv(Path(args.out).with_name("coverage_summary.csv"), index=False)
+    with pd.option_context("display.width", 200, "display.max_rows", 500):
+        print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"settings: {settings}; {args.reps} replications per scenario; {time.time() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
