@@ -3,6 +3,7 @@
 ``statjr list``                       templates and their descriptions
 ``statjr inputs TEMPLATE``            the questions, given the answers so far
 ``statjr run TEMPLATE --dataset D``   run, asking for missing answers on a terminal
+``statjr serve``                      the TREE web interface on 127.0.0.1
 
 ``--invars`` takes JSON or the Python-dict text TREE prints as "Current input
 string", pasted verbatim.  Mistakes exit with status 2 and one line on
@@ -72,7 +73,8 @@ def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive:
     columns = list(map(str, data.frame.columns))
     invars = dict(invars)
     while True:
-        answers, question = next_question(template.inputs, invars, columns, data.frame)
+        answers, question = next_question(template.inputs, invars, columns, data.frame,
+                                          ask_defaults=interactive)
         if question is None:
             return invars
         if not interactive:
@@ -87,15 +89,17 @@ def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive:
             print("  choices: " + ", ".join(d["choices"]), file=sys.stderr)
         if question.kind in ("variable", "varlist", "l2id"):
             print("  variables: " + ", ".join(columns), file=sys.stderr)
-        reply = input(f"{question.key}> ").strip()
+        default = d.get("default")
+        reply = input(f"{question.key}{f' [{default}]' if default else ''}> ").strip()
+        if not reply and default:
+            reply = default
         trial = {**invars, question.key: reply}
         try:
-            next_question(template.inputs, trial, columns, data.frame)
+            answers, _ = next_question(template.inputs, trial, columns, data.frame, ask_defaults=True)
         except InputError as exc:
             print(f"  {exc}", file=sys.stderr)
             continue
         invars = trial
-        answers, _ = next_question(template.inputs, invars, columns, data.frame)
         print(f"Current input string: {answers.input_string()}", file=sys.stderr)
         print("Command: " + _command(template.name, str(dataset), dict(answers.strings),
                                      estoptions), file=sys.stderr)
@@ -161,6 +165,13 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_serve(args) -> int:
+    from .web.app import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -184,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-input", action="store_true", help="never ask; fail on missing answers")
     p.add_argument("--progress", action="store_true", help="show progress even when not a terminal")
     p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("serve", help="the TREE web interface on this machine")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")
+    p.add_argument("--port", type=int, default=8765)
+    p.set_defaults(func=_cmd_serve)
     return parser
 
 

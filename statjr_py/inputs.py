@@ -284,10 +284,12 @@ class Asker:
     ``data`` is the dataset, for templates whose questions depend on it.
     """
 
-    def __init__(self, raw: Mapping[str, Any], data_columns: Sequence[str], data=None):
+    def __init__(self, raw: Mapping[str, Any], data_columns: Sequence[str], data=None,
+                 ask_defaults: bool = False):
         self.raw = dict(raw)
         self.columns = list(data_columns)
         self.data = data
+        self.ask_defaults = ask_defaults
         self.answers = Answers()
 
     def __call__(self, question: Question) -> Any:
@@ -296,7 +298,7 @@ class Asker:
         self.answers.questions[question.key] = question
         if question.key in self.raw and self.raw[question.key] is not None:
             value = question.parse(self.raw[question.key], self.columns)
-        elif question.default is not None:
+        elif question.default is not None and not self.ask_defaults:
             value = question.default
         elif question.optional:
             self.answers.values[question.key] = None
@@ -312,8 +314,9 @@ class Asker:
 InputsFn = Callable[[Asker], None]
 
 
-def _walk(inputs: InputsFn, invars: Mapping[str, Any], columns: Sequence[str], data=None):
-    ask = Asker(invars, columns, data)
+def _walk(inputs: InputsFn, invars: Mapping[str, Any], columns: Sequence[str], data=None,
+          ask_defaults: bool = False):
+    ask = Asker(invars, columns, data, ask_defaults)
     try:
         inputs(ask)
     except MissingAnswer as missing:
@@ -322,13 +325,15 @@ def _walk(inputs: InputsFn, invars: Mapping[str, Any], columns: Sequence[str], d
 
 
 def next_question(inputs: InputsFn, invars: Mapping[str, Any], columns: Sequence[str],
-                  data=None) -> tuple[Answers, Question | None]:
+                  data=None, ask_defaults: bool = False) -> tuple[Answers, Question | None]:
     """Answers so far and the next unanswered question (``None`` when done).
 
     Bad answers among those given raise :class:`InputError`, so an
-    interactive front end can report them before asking anything new.
+    interactive front end can report them before asking anything new.  With
+    ``ask_defaults`` a question that has a default is still asked (as TREE
+    does, offering the default) instead of being answered silently.
     """
-    return _walk(inputs, invars, columns, data)
+    return _walk(inputs, invars, columns, data, ask_defaults)
 
 
 def resolve(inputs: InputsFn, invars: Mapping[str, Any], columns: Sequence[str],

@@ -61,3 +61,16 @@ def test_inputs_command(capsys):
     assert main(["inputs", "1LevelMod", "--dataset", "tutorial", "--invars", "{'y': 'normexam'}"]) == 0
     out = capsys.readouterr().out
     assert "next: D" in out and "Normal" in out
+
+
+def test_interactive_prompts_ask_every_question(monkeypatch, capsys):
+    # On a terminal, missing answers are asked one at a time; a bad answer is
+    # reported and asked again; an empty answer takes the offered default.
+    replies = iter(["normexam", "Gaussian", "Normal", "cons,standlrt"])
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(replies))
+    assert main(["run", "1LevelMod", "--dataset", "tutorial", "--estoptions", SMALL]) == 0
+    err = capsys.readouterr().err
+    assert "choose one of 'Normal'" in err
+    assert "Current input string: {'y': 'normexam', 'D': 'Normal', 'x': 'cons,standlrt'}" in err
+    assert "RunStatJR(template='1LevelMod'" in err
