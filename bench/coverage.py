@@ -168,6 +168,40 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def report(summary_csv: Path, png: Path) -> str:
+    """A Markdown table of the summary and a PNG of the coverages (for docs/validation.md)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = pd.read_csv(summary_csv)
+    fixed = s[~s["term"].str.startswith(("sigma2_", "omega_"))]
+    fig, ax = plt.subplots(figsize=(11, 5))
+    labels = []
+    for i, ((scen, term), g) in enumerate(fixed.groupby(["scenario", "term"], sort=False)):
+        labels.append(f"{scen}:{term}")
+        for method, colour, dx in (("MI", "tab:blue", -0.15), ("CC", "tab:red", 0.15)):
+            row = g[g["method"] == method].iloc[0]
+            ax.errorbar(i + dx, row["coverage"], yerr=2 * row["coverage_mcse"], fmt="o", color=colour,
+                        ms=4, label=method if i == 0 else None)
+    ax.axhspan(0.93, 0.97, color="0.9")
+    ax.axhline(0.95, color="0.5", lw=0.8)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=90, fontsize=7)
+    ax.set_ylabel("coverage of the 95% interval (+- 2 MCSE)")
+    ax.set_ylim(0.4, 1.0)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    rows = ["| scenario | method | term | bias (MCSE) | bias / emp. SE | emp. SE (MCSE) | mean SE / emp. SE "
+            "| coverage (MCSE) |", "|---|---|---|---|---|---|---|---|"]
+    for _, r in s.iterrows():
+        rows.append(f"| {r.scenario} | {r.method} | {r.term} | {r.bias:.3f} ({r.bias_mcse:.3f}) | "
+                    f"{r.bias / r.emp_se:.2f} | {r.emp_se:.3f} ({r.emp_se_mcse:.3f}) | {r.se_ratio:.2f} | "
+                    f"{r.coverage:.3f} ({r.coverage_mcse:.3f}) |")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reps", type=int, default=200)
@@ -180,7 +214,13 @@ def main(argv=None) -> int:
     p.add_argument("--burnin", type=int, default=200)
     p.add_argument("--iters", type=int, default=1000)
     p.add_argument("--out", default=str(RESULTS / "coverage.csv"))
+    p.add_argument("--report", action="store_true",
+                   help="print the Markdown table of an earlier run and write docs/coverage.png")
     args = p.parse_args(argv)
+    if args.report:
+        print(report(Path(args.out).with_name("coverage_summary.csv"),
+                     HERE.parent / "docs" / "coverage.png"))
+        return 0
     settings = {"m": args.m, "first": args.first, "every": args.every, "burnin": args.burnin,
                 "iters": args.iters}
     tasks = [(s, r, args.seed + 1000 * i + r, settings)
