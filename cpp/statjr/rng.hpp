@@ -2,13 +2,40 @@
 //
 // xoshiro256++ (Blackman & Vigna 2021, "Scrambled linear pseudorandom number
 // generators", ACM TOMS 47(4)) seeded through splitmix64, so that a single
-// 64-bit seed per chain gives well separated streams.  Normals use the
-// Marsaglia polar method with the spare value cached.
+// 64-bit seed per chain gives well separated streams.  Normals by the
+// ziggurat method (Marsaglia & Tsang 2000, "The ziggurat method for
+// generating random variables", J. Statistical Software 5(8)) in the form of
+// Doornik (2005, "An improved ziggurat method to generate normal random
+// samples"): 128 strips, an independent uniform for the value, so the
+// ~99% fast path costs one 64-bit draw and a multiply.
 #pragma once
 #include <cstdint>
 #include <cmath>
 
 namespace statjr {
+
+namespace detail {
+struct ZigguratTables {
+    static constexpr int N = 128;
+    static constexpr double R = 3.442619855899;        // start of the tail
+    static constexpr double V = 9.91256303526217e-3;   // area of each strip
+    double x[N + 1];
+    double ratio[N];                                   // x[i+1] / x[i]
+    ZigguratTables() {
+        const double f = std::exp(-0.5 * R * R);
+        x[0] = V / f;
+        x[1] = R;
+        for (int i = 2; i < N; ++i)
+            x[i] = std::sqrt(-2.0 * std::log(V / x[i - 1] + std::exp(-0.5 * x[i - 1] * x[i - 1])));
+        x[N] = 0.0;
+        for (int i = 0; i < N; ++i) ratio[i] = x[i + 1] / x[i];
+    }
+};
+inline const ZigguratTables &zig() {
+    static const ZigguratTables t;
+    return t;
+}
+}  // namespace detail
 
 class Rng {
 public:
@@ -16,7 +43,6 @@ public:
 
     void reseed(std::uint64_t seed) {
         for (auto &w : s_) w = splitmix64(seed);
-        have_spare_ = false;
     }
 
     std::uint64_t next() {
@@ -35,17 +61,25 @@ public:
     double uniform() { return ((next() >> 11) + 0.5) * 0x1.0p-53; }
 
     double normal() {
-        if (have_spare_) { have_spare_ = false; return spare_; }
-        double u, v, s;
-        do {
-            u = 2.0 * uniform() - 1.0;
-            v = 2.0 * uniform() - 1.0;
-            s = u * u + v * v;
-        } while (s >= 1.0 || s == 0.0);
-        const double f = std::sqrt(-2.0 * std::log(s) / s);
-        spare_ = v * f;
-        have_spare_ = true;
-        return u * f;
+        const detail::ZigguratTables &t = detail::zig();
+        for (;;) {
+            const std::uint64_t bits = next();
+            const int i = int(bits & 0x7f);                          // strip
+            const double u = 2.0 * ((bits >> 11) * 0x1.0p-53) - 1.0;  // (-1, 1)
+            if (std::fabs(u) < t.ratio[i]) return u * t.x[i];        // inside the strip's core
+            if (i == 0) {                                             // the tail beyond R
+                double a, b;
+                do {
+                    a = -std::log(uniform()) / t.R;
+                    b = -std::log(uniform());
+                } while (b + b < a * a);
+                return u > 0 ? t.R + a : -(t.R + a);
+            }
+            const double xv = u * t.x[i];
+            const double f0 = std::exp(-0.5 * (t.x[i] * t.x[i] - xv * xv));
+            const double f1 = std::exp(-0.5 * (t.x[i + 1] * t.x[i + 1] - xv * xv));
+            if (f1 + uniform() * (f0 - f1) < 1.0) return xv;
+        }
     }
 
 private:
@@ -57,8 +91,6 @@ private:
         return z ^ (z >> 31);
     }
     std::uint64_t s_[4];
-    double spare_ = 0.0;
-    bool have_spare_ = false;
 };
 
 }  // namespace statjr

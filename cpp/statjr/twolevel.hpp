@@ -34,51 +34,58 @@ struct Moments {
 // e_ij ~ N(0, sigma2).  Priors: flat on beta; inverse-Wishart(nu, Psi) on
 // Omega (for q = 1, nu = Psi = 0.002 is the Gamma(0.001, 0.001) prior on the
 // precision that MLwiN uses); Gamma(a, b) on 1/sigma2.  Every step is Gibbs.
+//
+// Every step needs only cross-products formed once before the chain: X'X,
+// X'y, y'y and, per unit, X_j'Z_j, Z_j'Z_j and Z_j'y_j.  An iteration so
+// costs O(J q (K + q^2) + K^3), whatever the number of rows: the residual
+// sum of squares is expanded as
+//   y'y - 2 b'X'y - 2 sum_j u_j'Z_j'y_j + b'X'X b + 2 sum_j u_j'Z_j'X_j b + sum_j u_j'Z_j'Z_j u_j.
 struct NormalRandomCoefficients {
     int K = 0, q = 0, J = 0;
     long n = 0;
     const double *y = nullptr, *X = nullptr, *Z = nullptr;
     const std::int32_t *start = nullptr;
     double nu = 0.0, a0 = 0.001, b0 = 0.001;
-    Vec psi, xtx, ztz, beta, u, omega, omega_inv, r, xb;
+    double yty = 0.0;
+    Vec psi, xtx, xty, ztx, ztz, zty, beta, u, omega, omega_inv;
+    Vec prec, lin, draw, xtzu;  // work
     double sigma2 = 1.0;
 
     void init(const double *y_, const double *X_, const double *Z_, const std::int32_t *start_,
               long n_, int K_, int q_, int J_, double nu_, const Vec &psi_) {
         y = y_; X = X_; Z = Z_; start = start_; n = n_; K = K_; q = q_; J = J_;
         nu = nu_; psi = psi_;
-        xtx.assign(K * K, 0.0); ztz.assign(J * q * q, 0.0);
-        for (long i = 0; i < n; ++i)
-            for (int a = 0; a < K; ++a)
-                for (int b = 0; b < K; ++b) xtx[a * K + b] += X[i * K + a] * X[i * K + b];
+        xtx.assign(K * K, 0.0); xty.assign(K, 0.0);
+        ztx.assign(std::size_t(J) * q * K, 0.0); ztz.assign(std::size_t(J) * q * q, 0.0);
+        zty.assign(std::size_t(J) * q, 0.0);
         for (int j = 0; j < J; ++j)
-            for (long i = start[j]; i < start[j + 1]; ++i)
-                for (int a = 0; a < q; ++a)
-                    for (int b = 0; b < q; ++b) ztz[(j * q + a) * q + b] += Z[i * q + a] * Z[i * q + b];
-        beta.assign(K, 0.0); u.assign(J * q, 0.0); r.assign(n, 0.0); xb.assign(n, 0.0);
+            for (long i = start[j]; i < start[j + 1]; ++i) {
+                const double *x = X + i * K, *z = Z + i * q;
+                for (int a = 0; a < K; ++a) {
+                    xty[a] += x[a] * y[i];
+                    for (int b = 0; b < K; ++b) xtx[a * K + b] += x[a] * x[b];
+                }
+                for (int a = 0; a < q; ++a) {
+                    zty[j * q + a] += z[a] * y[i];
+                    for (int b = 0; b < K; ++b) ztx[(j * q + a) * K + b] += z[a] * x[b];
+                    for (int b = 0; b < q; ++b) ztz[(j * q + a) * q + b] += z[a] * z[b];
+                }
+                yty += y[i] * y[i];
+            }
+        beta.assign(K, 0.0); u.assign(std::size_t(J) * q, 0.0);
+        prec.assign(std::max(K, q) * std::max(K, q), 0.0); lin.assign(std::max(K, q), 0.0);
+        draw.assign(q, 0.0); xtzu.assign(K, 0.0);
         // Start at OLS ignoring the random effects, residual variance split.
-        Vec prec = xtx, lin(K, 0.0);
-        for (long i = 0; i < n; ++i)
-            for (int a = 0; a < K; ++a) lin[a] += X[i * K + a] * y[i];
-        cholesky_or_throw(prec.data(), K, "X'X (are the explanatory variables collinear?)");
-        forward_solve(prec.data(), K, lin.data());
-        backward_solve_t(prec.data(), K, lin.data());
-        beta = lin;
-        set_xb();
-        double rss = 0.0;
-        for (long i = 0; i < n; ++i) rss += (y[i] - xb[i]) * (y[i] - xb[i]);
-        sigma2 = std::max(rss / n * 0.8, 1e-8);
+        Vec p = xtx, l = xty;
+        cholesky_or_throw(p.data(), K, "X'X (are the explanatory variables collinear?)");
+        forward_solve(p.data(), K, l.data());
+        backward_solve_t(p.data(), K, l.data());
+        beta = l;
+        const double rss0 = rss();
+        sigma2 = std::max(rss0 / n * 0.8, 1e-8);
         omega.assign(q * q, 0.0);
-        for (int a = 0; a < q; ++a) omega[a * q + a] = std::max(rss / n * 0.2, 1e-8);
+        for (int a = 0; a < q; ++a) omega[a * q + a] = std::max(rss0 / n * 0.2, 1e-8);
         refresh_omega_inv();
-    }
-
-    void set_xb() {
-        for (long i = 0; i < n; ++i) {
-            double s = 0.0;
-            for (int a = 0; a < K; ++a) s += X[i * K + a] * beta[a];
-            xb[i] = s;
-        }
     }
 
     void refresh_omega_inv() {
@@ -88,47 +95,58 @@ struct NormalRandomCoefficients {
         chol_inverse(l.data(), q, omega_inv.data());
     }
 
-    double zu(long i, int j) const {
-        double s = 0.0;
-        for (int a = 0; a < q; ++a) s += Z[i * q + a] * u[j * q + a];
-        return s;
-    }
-
     void draw_beta(Rng &rng) {
-        Vec prec(K * K), lin(K, 0.0);
-        for (int a = 0; a < K * K; ++a) prec[a] = xtx[a] / sigma2;
+        // X'(y - Zu) = X'y - sum_j X_j'Z_j u_j
+        for (int a = 0; a < K; ++a) lin[a] = xty[a];
         for (int j = 0; j < J; ++j)
-            for (long i = start[j]; i < start[j + 1]; ++i) {
-                const double t = (y[i] - zu(i, j)) / sigma2;
-                for (int a = 0; a < K; ++a) lin[a] += X[i * K + a] * t;
+            for (int c = 0; c < q; ++c) {
+                const double uc = u[j * q + c];
+                const double *row = &ztx[(std::size_t(j) * q + c) * K];
+                for (int a = 0; a < K; ++a) lin[a] -= row[a] * uc;
             }
+        for (int a = 0; a < K; ++a) lin[a] /= sigma2;
+        for (int a = 0; a < K * K; ++a) prec[a] = xtx[a] / sigma2;
         draw_mvn_canonical(rng, prec.data(), lin.data(), K, beta.data());
-        set_xb();
     }
 
     void draw_u(Rng &rng) {
-        Vec prec(q * q), lin(q), draw(q);
         for (int j = 0; j < J; ++j) {
-            for (int a = 0; a < q * q; ++a) prec[a] = omega_inv[a] + ztz[j * q * q + a] / sigma2;
-            for (int a = 0; a < q; ++a) lin[a] = 0.0;
-            for (long i = start[j]; i < start[j + 1]; ++i) {
-                const double t = (y[i] - xb[i]) / sigma2;
-                for (int a = 0; a < q; ++a) lin[a] += Z[i * q + a] * t;
+            const double *zz = &ztz[std::size_t(j) * q * q];
+            for (int a = 0; a < q * q; ++a) prec[a] = omega_inv[a] + zz[a] / sigma2;
+            for (int a = 0; a < q; ++a) {  // Z_j'(y_j - X_j beta)
+                const double *row = &ztx[(std::size_t(j) * q + a) * K];
+                double v = zty[j * q + a];
+                for (int b = 0; b < K; ++b) v -= row[b] * beta[b];
+                lin[a] = v / sigma2;
             }
             draw_mvn_canonical(rng, prec.data(), lin.data(), q, draw.data());
             for (int a = 0; a < q; ++a) u[j * q + a] = draw[a];
         }
     }
 
-    double rss() const {
-        double s = 0.0;
-        for (int j = 0; j < J; ++j)
-            for (long i = start[j]; i < start[j + 1]; ++i) {
-                const double e = y[i] - xb[i] - zu(i, j);
-                s += e * e;
+    // Residual sum of squares at (b, uu) from the cross-products.
+    double rss_at(const double *b, const double *uu) const {
+        double s = yty;
+        for (int a = 0; a < K; ++a) {
+            s -= 2.0 * b[a] * xty[a];
+            double t = 0.0;
+            for (int c = 0; c < K; ++c) t += xtx[a * K + c] * b[c];
+            s += b[a] * t;
+        }
+        for (int j = 0; j < J; ++j) {
+            const double *uj = uu + std::size_t(j) * q;
+            const double *zz = &ztz[std::size_t(j) * q * q];
+            for (int a = 0; a < q; ++a) {
+                const double *row = &ztx[(std::size_t(j) * q + a) * K];
+                double zxb = 0.0, zzu = 0.0;
+                for (int c = 0; c < K; ++c) zxb += row[c] * b[c];
+                for (int c = 0; c < q; ++c) zzu += zz[a * q + c] * uj[c];
+                s += uj[a] * (2.0 * zxb + zzu - 2.0 * zty[j * q + a]);
             }
-        return s;
+        }
+        return s > 0.0 ? s : 0.0;
     }
+    double rss() const { return rss_at(beta.data(), u.data()); }
 
     void draw_variances(Rng &rng) {
         Vec s = psi;
@@ -150,15 +168,7 @@ struct NormalRandomCoefficients {
     // current values or at given ones.
     double deviance() const { return n * std::log(2.0 * M_PI * sigma2) + rss() / sigma2; }
     double deviance_at(const double *b, const double *uu, double s2) const {
-        double s = 0.0;
-        for (int j = 0; j < J; ++j)
-            for (long i = start[j]; i < start[j + 1]; ++i) {
-                double e = y[i];
-                for (int a = 0; a < K; ++a) e -= X[i * K + a] * b[a];
-                for (int a = 0; a < q; ++a) e -= Z[i * q + a] * uu[j * q + a];
-                s += e * e;
-            }
-        return n * std::log(2.0 * M_PI * s2) + s / s2;
+        return n * std::log(2.0 * M_PI * s2) + rss_at(b, uu) / s2;
     }
 };
 
