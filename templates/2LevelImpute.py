@@ -90,6 +90,14 @@ class TwoLevelImpute(Template):
             ask(VariableList("z", "Variables with random coefficients at level 2 in the MOI:",
                              help="cons for the intercept, plus the variables whose slopes vary."))
         get_template("ImputeModel").imputation_questions(ask, two)
+        smc = ask(YesNo("smc", "Impute compatibly with the model of interest (SMC)?", default=False,
+                        help="Yes: the MOI is fitted inside the imputation model and missing covariates "
+                             "are imputed compatibly with it (its random slopes and category effects); "
+                             "the MOI's response then leaves the joint model. Needs a two-level Normal "
+                             "MOI and the conditional algorithm. No: the joint model alone, as REALCOM."))
+        if smc and (not moi_two or dist != "Normal"):
+            raise InputError("input 'smc' = 'Yes': compatible imputation needs a two-level Normal model of "
+                             "interest (MOIlevel '2 levels', MOIdist 'Normal'); answer 'No'")
         ask(Integer("burnin", "Length of burnin for MOI:", minimum=0, default=500))
         ask(Integer("iterations", "Number of iterations for MOI:", minimum=1, default=5000,
                     help="Monitored iterations of each MOI fit (default 5000)."))
@@ -110,9 +118,30 @@ class TwoLevelImpute(Template):
 
     @staticmethod
     def imputation_invars(answers) -> dict:
+        """ImputeModel's answers; with SMC the MOI's outcome leaves the joint model."""
         skip = {"MOIlevel", "MOIdist", "MOIslope", "link", "n", "offset", "y", "x", "z",
-                "burnin", "iterations"}
-        return {k: v for k, v in answers.strings.items() if k not in skip}
+                "burnin", "iterations", "smc"}
+        inv = {k: v for k, v in answers.strings.items() if k not in skip}
+        if not answers.get("smc"):
+            return inv
+        if answers.get("condmarg") is False:
+            raise InputError("input 'condmarg' = 'No': compatible imputation (smc) uses the conditional "
+                             "algorithm; answer 'Yes'")
+        names = [v.name for v in answers["yimp1"]]
+        if answers["y"] not in names:
+            return inv
+        drop = names.index(answers["y"])
+        if len(names) == 1:
+            raise InputError("input 'yimp1': with smc the MOI's response leaves the imputation model, "
+                             "which then has no level-1 response; add the incomplete covariates")
+        out = {k: v for k, v in inv.items() if not k.startswith(("bin1_", "ximp1_"))}
+        out["yimp1"] = ",".join(n for n in names if n != answers["y"])
+        kept = [i for i in range(len(names)) if i != drop]
+        for new, old in enumerate(kept):
+            out[f"bin1_{new + 1}"] = inv[f"bin1_{old + 1}"]
+            out[f"ximp1_{new}"] = inv[f"ximp1_{old}"]
+        out.pop(f"ncats{answers['y']}", None)
+        return out
 
     @staticmethod
     def moi_variables(answers) -> list[str]:
@@ -150,7 +179,12 @@ class TwoLevelImpute(Template):
         job.estoptions.setdefault("processes", opts.processes)
         imp_invars = self.imputation_invars(answers)
         imp = get_template("ImputeModel")
-        imp_results = imp.run(_subjob(job, imp, imp_invars))
+        moi_spec = None
+        if answers.get("smc"):
+            from statjr_py.inputs import Var
+            moi_spec = {"y": answers["y"], "x": answers["x"],
+                        "z": answers.get("z") or [Var("cons")]}
+        imp_results = imp.run(_subjob(job, imp, imp_invars), moi=moi_spec)
         results = Results()
 
         listing = imp_results["ImputedDatasets"]

@@ -36,6 +36,9 @@ from statjr_py.run import EstOptions, Fetch, Progress, Segment, chain_seeds, run
 log = logging.getLogger("statjr_py.templates.ImputeModel")
 
 TYPES = ["Normal", "Binary", "Ordered", "Unordered"]
+#: Sweeps of the joint model alone before the model of interest joins (SMC):
+#: missing categories then start from plausible draws (docs/validation.md).
+SMC_WARMUP = 100
 TYPE_CODE = {t: i for i, t in enumerate(TYPES)}
 
 
@@ -205,7 +208,10 @@ scales tuned in the first half of the first {{ impute1st }} iterations.
         imputation_questions(ask, two)
 
     # ------------------------------------------------------------------ model
-    def model(self, data, answers):
+    def model(self, data, answers, moi: dict | None = None):
+        """The model's arrays and context; ``moi`` (from 2LevelImpute) adds a
+        Normal two-level model of interest for SMC imputation: ``{"y": name,
+        "x": [Var], "z": [Var]}``."""
         frame = data.frame
         two = answers["numlevs"]
         r1, r2 = _responses(answers, 1), _responses(answers, 2)
@@ -260,11 +266,17 @@ scales tuned in the first half of the first {{ impute1st }} iterations.
                 params += [f"threshold({r.name},{c})" for c in range(2, r.ncat)]
         arrays = {"Y1": Y1[order], "X1": X1[order], "start": start,
                   "Y2": _nonempty(Y2), "X2": _nonempty(X2)}
+        smc = None
+        if moi is not None:
+            smc, moi_arrays, moi_params = _substantive(frame, moi, r1, r2, order)
+            arrays.update(moi_arrays)
+            params += moi_params
         context = {"two_level": two, "conditional": bool(answers.get("condmarg", True)),
                    "r1": r1, "r2": r2, "k1": k1, "k2": k2, "n": n, "J": J,
                    "nparams": len(params), "coords1": coords1,
-                   "coords2": coords2, "impute1st": answers["impute1st"]}
-        notes = {"order": order, "unit": unit, "ids": ids, "r1": r1, "r2": r2, "J": J, "n": n}
+                   "coords2": coords2, "impute1st": answers["impute1st"], "smc": smc}
+        notes = {"order": order, "unit": unit, "ids": ids, "r1": r1, "r2": r2, "J": J, "n": n,
+                 "outcome": moi["y"] if moi else None}
         return ModelSpec(arrays=arrays, params=params, context=context, notes=notes)
 
     @staticmethod
@@ -284,9 +296,9 @@ scales tuned in the first half of the first {{ impute1st }} iterations.
                 and not (a != b and a in block and block.get(b) == block[a])]
 
     # -------------------------------------------------------------------- run
-    def run(self, job):
+    def run(self, job, moi: dict | None = None):
         answers, opts = job.answers, job.options
-        spec = self.model(job.data, answers)
+        spec = self.model(job.data, answers, moi)
         source = sampler_source(self.cpp_file(), spec.context, spec.arrays, self.name)
         module = build(source)
         M, first, every = answers["numimpute"], answers["impute1st"], answers["imputeevery"]
@@ -294,7 +306,7 @@ scales tuned in the first half of the first {{ impute1st }} iterations.
         per_chain = math.ceil(M / nchains)
         job.estoptions.setdefault("processes", opts.processes)  # script.py reproduces exactly
         r1, r2 = spec.notes["r1"], spec.notes["r2"]
-        size = spec.notes["n"] * len(r1) + spec.notes["J"] * len(r2)
+        size = spec.notes["n"] * (len(r1) + (moi is not None)) + spec.notes["J"] * len(r2)
         take = Fetch({"completed": ("completed", size)})
         adapt = first // 2
         segments = [Segment(adapt, adapt=True), Segment(first - adapt, snapshot=take)]
@@ -343,12 +355,61 @@ scales tuned in the first half of the first {{ impute1st }} iterations.
         out = frame.copy(deep=True)
         for r in r1:
             _fill(out, r.name, values[:, r.col])
-        l2 = completed[n * len(r1):].reshape(J, len(r2)) if r2 else np.zeros((J, 0))
+        l2 = completed[n * len(r1):n * len(r1) + J * len(r2)].reshape(J, len(r2))
+        if notes.get("outcome"):  # SMC: the outcome, imputed from the model of interest
+            y = np.empty(n)
+            y[order] = completed[n * len(r1) + J * len(r2):]
+            _fill(out, notes["outcome"], y)
         units = pd.DataFrame({answers["L2ID"]: notes["ids"]}) if answers["numlevs"] else None
         for r in r2:
             _fill(out, r.name, l2[unit, r.col])
             units[r.name] = l2[:, r.col]
         return out, units
+
+
+def _substantive(frame, moi, r1, r2, order):
+    """The model of interest's design as a recipe of columns (cpp/statjr/smc.hpp).
+
+    A column is fixed data (kind 0), a response's current value (1; 3 at
+    level 2) or a dummy of a categorical response's current category (2; 4).
+    """
+    by1, by2 = {r.name: r for r in r1}, {r.name: r for r in r2}
+    cols, terms, fixed = [], [], []
+    for v in moi["x"]:
+        src, lev = (by1.get(v.name), 1) if v.name in by1 else (by2.get(v.name), 2)
+        if src is None:
+            X, names = design(frame, [v])
+            if np.isnan(X).any():
+                raise InputError(f"input 'x': '{v.name}' has missing values but is not a response of "
+                                 "the imputation model; add it to yimp1 (or yimp2)")
+            for k, name in enumerate(names):
+                cols.append((0, len(fixed), 0))
+                fixed.append(X[:, k])
+                terms.append(name)
+        elif v.cat:
+            if src.type_name == "Normal":
+                raise InputError(f"input 'x': '{v.name}.cat' is a Normal response; drop the .cat suffix")
+            for code in range(src.ncat - 1):
+                cols.append((2 if lev == 1 else 4, src.col, code))
+                terms.append(f"{v.name}_{code}")
+        else:
+            cols.append((1 if lev == 1 else 3, src.col, 0))
+            terms.append(v.name)
+    zcols = []
+    for v in moi["z"]:
+        if v.name not in terms:
+            raise InputError(f"input 'z': '{v.name}' must also be an explanatory variable (x) of the "
+                             "model of interest for compatible imputation")
+        zcols.append(terms.index(v.name))
+    q = len(zcols)
+    zt = [terms[c] for c in zcols]
+    params = [f"MOI:{t}" for t in terms]
+    params += (["MOI:sigma2_u"] if q == 1 else
+               [f"MOI:omega_u({zt[a]},{zt[b]})" for a in range(q) for b in range(a, q)])
+    params.append("MOI:sigma2_e")
+    XF = np.column_stack(fixed) if fixed else np.zeros((len(frame), 1))
+    arrays = {"MY": column(frame, moi["y"])[order], "MXF": XF[order]}
+    return {"nf": XF.shape[1], "cols": cols, "zcols": zcols, "warmup": SMC_WARMUP}, arrays, params
 
 
 def _fill(frame: pd.DataFrame, name: str, values: np.ndarray) -> None:

@@ -20,6 +20,7 @@
 #include <vector>
 #include "statjr/covariance.hpp"
 #include "statjr/latent.hpp"
+#include "statjr/smc.hpp"
 #include "statjr/dist.hpp"
 #include "statjr/linalg.hpp"
 #include "statjr/mh.hpp"
@@ -47,6 +48,8 @@ struct Model {
     std::vector<Tuner> threshold_tuners;
     CovarianceSampler Oe, Ou;
     Rng rng;
+    Substantive *smc = nullptr;              // the model of interest, for SMC imputation
+    Vec V1, V2;                              // current values of every response (SMC only)
     // work buffers, sized once
     Vec Pe, Pu, r, t, A, b, tmpq, tmpq2, Se, Su, cond_c, cond_m, cond_n, pv;
 
@@ -212,8 +215,15 @@ struct Model {
                     double *z = &Z[i * Q1];
                     const double *m = &mu1[i * Q1];
                     for (int c = 0; c < Q1; ++c) { t[c] = m[c] + (s.two_level ? U[j * Q1 + c] : 0.0); r[c] = z[c] - t[c]; }
-                    for (std::size_t k = 0; k < R1; ++k)
-                        draw_response(rng, s.r1[k], th1(k), Y1[i * R1 + s.r1[k].col], z, t.data(), Pe.data(), Q1, r.data(), s.r1[k].coord);
+                    for (std::size_t k = 0; k < R1; ++k) {
+                        const Resp &x = s.r1[k];
+                        const double y = Y1[i * R1 + x.col];
+                        if (smc && std::isnan(y)) {
+                            smc_level1(i, j, k, z, t.data(), r.data());
+                            continue;
+                        }
+                        draw_response(rng, x, th1(k), y, z, t.data(), Pe.data(), Q1, r.data(), x.coord);
+                    }
                 }
             return;
         }
@@ -353,9 +363,74 @@ struct Model {
         for (int j = 0; j < J; ++j) {
             for (int c = 0; c < Q1; ++c) res[c] = U[j * Q1 + c];
             for (int c = 0; c < Q2; ++c) { base[c] = mu2[j * Q2 + c]; res[Q1 + c] = W[j * Q2 + c] - base[c]; }
-            for (std::size_t k = 0; k < R2; ++k)
-                draw_response(rng, s.r2[k], th2(k), Y2[j * R2 + s.r2[k].col], &W[j * Q2], base.data(), Pu.data(), Q, res.data(), Q1 + s.r2[k].coord);
+            for (std::size_t k = 0; k < R2; ++k) {
+                const Resp &x = s.r2[k];
+                const double y = Y2[j * R2 + x.col];
+                if (smc && std::isnan(y)) {
+                    smc_level2(j, k, base.data(), res.data());
+                    continue;
+                }
+                draw_response(rng, x, th2(k), y, &W[j * Q2], base.data(), Pu.data(), Q, res.data(), Q1 + x.coord);
+            }
         }
+    }
+
+    // ------------------------------------------------------------- SMC steps
+    // Start the value arrays from the data and the starting latents.
+    void enable_values() {
+        const std::size_t R1 = s.r1.size(), R2 = s.r2.size();
+        V1.assign(n * R1, 0.0);
+        V2.assign(std::size_t(J) * R2 + 1, 0.0);
+        for (long i = 0; i < n; ++i)
+            for (std::size_t k = 0; k < R1; ++k) {
+                const double y = Y1[i * R1 + s.r1[k].col];
+                V1[i * R1 + s.r1[k].col] = std::isnan(y) ? read_back(s.r1[k], th1(k), &Z[i * Q1]) : y;
+            }
+        for (int j = 0; j < J; ++j)
+            for (std::size_t k = 0; k < R2; ++k) {
+                const double y = Y2[j * R2 + s.r2[k].col];
+                V2[j * R2 + s.r2[k].col] = std::isnan(y) ? read_back(s.r2[k], th2(k), &W[j * Q2]) : y;
+            }
+    }
+
+    // A missing value: each latent coordinate in turn is proposed from the
+    // joint model's univariate conditional and accepted with the model of
+    // interest's likelihood ratio.  One coordinate at a time matters: a
+    // single-coordinate Gibbs draw is reversible with respect to the joint
+    // model's conditional, so the ratio is the whole acceptance probability;
+    // a sweep over an Unordered response's p-1 coordinates is not, and
+    // accepting it with the same ratio biased the category effects
+    // (docs/validation.md records the before and after).
+    template <class Loglik>
+    void smc_coordinates(const Resp &x, const Vec &th, double *z, const double *base, const double *p,
+                         int q, double *res, int at, double *value, Loglik loglik) {
+        for (int m = 0; m < ncoords(x); ++m) {
+            const double saved = z[x.coord + m], saved_res = res[at + m];
+            z[x.coord + m] = draw_conditional(rng, p, q, res, at + m, base[x.coord + m], -INF, INF);
+            const double old = *value, now = read_back(x, th, z);
+            if (now == old && x.type != Normal) continue;
+            const double before = loglik();
+            *value = now;
+            if (std::log(rng.uniform()) < loglik() - before) continue;
+            *value = old;
+            z[x.coord + m] = saved;
+            res[at + m] = saved_res;
+        }
+    }
+
+    void smc_level1(long i, int j, std::size_t k, double *z, const double *base, double *res) {
+        const Resp &x = s.r1[k];
+        double *v1 = &V1[i * s.r1.size()];
+        const double *v2 = &V2[std::size_t(j) * s.r2.size()];
+        smc_coordinates(x, th1(k), z, base, Pe.data(), Q1, res, x.coord, &v1[x.col],
+                        [&] { return smc->row_loglik(i, j, v1, v2); });
+    }
+
+    void smc_level2(int j, std::size_t k, const double *base, double *res) {
+        const Resp &x = s.r2[k];
+        double *v2 = &V2[std::size_t(j) * s.r2.size()];
+        smc_coordinates(x, th2(k), &W[std::size_t(j) * Q2], base, Pu.data(), Q, res, Q1 + x.coord,
+                        &v2[x.col], [&] { return smc->unit_loglik(j, V1.data(), v2); });
     }
 
     // 5. gamma: w_j - N u_j = X2_j gamma + eps, eps ~ N(0, Omega_v|u).
@@ -531,6 +606,7 @@ struct Model {
         }
         draw_covariances(adapt);
         draw_thresholds(adapt);
+        if (smc) smc->update(rng, V1.data(), V2.data());
     }
 
     static bool free_element(const CovarianceSampler &o, int c, int d) {
@@ -545,7 +621,7 @@ struct Model {
         if (s.two_level)
             for (int c = 0; c < Q; ++c) for (int d = c; d < Q; ++d) k += free_element(Ou, c, d);
         for (const Vec &th : thresholds) k += th.empty() ? 0 : int(th.size()) - 1;
-        return k;
+        return k + (smc ? smc->nrecorded() : 0);
     }
 
     void record(double *row) const {
@@ -557,13 +633,14 @@ struct Model {
             for (int c = 0; c < Q; ++c) for (int d = c; d < Q; ++d) if (free_element(Ou, c, d)) row[k++] = Ou.omega[c * Q + d];
         for (const Vec &th : thresholds)
             for (std::size_t c = 1; c < th.size(); ++c) row[k++] = th[c];
+        if (smc) smc->record(row + k);
     }
 
     // The completed data: level-1 values (n x R1) then level-2 values (J x R2);
     // observed cells are copied through unchanged.
     long completed(double *out, long nout) const {
         const std::size_t R1 = s.r1.size(), R2 = s.r2.size();
-        const long need = long(n * R1 + J * R2);
+        const long need = long(n * R1 + J * R2) + (smc ? n : 0);
         if (nout < need) throw std::runtime_error("output buffer too small for the completed data");
         for (long i = 0; i < n; ++i)
             for (std::size_t k = 0; k < R1; ++k) {
@@ -576,6 +653,8 @@ struct Model {
                 const double y = Y2[j * R2 + s.r2[k].col];
                 o2[j * R2 + s.r2[k].col] = std::isnan(y) ? read_back(s.r2[k], th2(k), &W[j * Q2]) : y;
             }
+        if (smc)  // the outcome of the model of interest, after the responses
+            for (long i = 0; i < n; ++i) o2[J * R2 + i] = smc->y[i];
         return need;
     }
 };

@@ -53,11 +53,33 @@ struct NormalRandomCoefficients {
 
     void init(const double *y_, const double *X_, const double *Z_, const std::int32_t *start_,
               long n_, int K_, int q_, int J_, double nu_, const Vec &psi_) {
-        y = y_; X = X_; Z = Z_; start = start_; n = n_; K = K_; q = q_; J = J_;
+        n = n_; K = K_; q = q_; J = J_; start = start_;
         nu = nu_; psi = psi_;
+        beta.assign(K, 0.0); u.assign(std::size_t(J) * q, 0.0);
+        prec.assign(std::max(K, q) * std::max(K, q), 0.0); lin.assign(std::max(K, q), 0.0);
+        draw.assign(q, 0.0); xtzu.assign(K, 0.0);
+        set_data(y_, X_, Z_);
+        // Start at OLS ignoring the random effects, residual variance split.
+        Vec p = xtx, l = xty;
+        cholesky_or_throw(p.data(), K, "X'X (are the explanatory variables collinear?)");
+        forward_solve(p.data(), K, l.data());
+        backward_solve_t(p.data(), K, l.data());
+        beta = l;
+        const double rss0 = rss();
+        sigma2 = std::max(rss0 / n * 0.8, 1e-8);
+        omega.assign(q * q, 0.0);
+        for (int a = 0; a < q; ++a) omega[a * q + a] = std::max(rss0 / n * 0.2, 1e-8);
+        refresh_omega_inv();
+    }
+
+    // (Re)form the cross-products from the rows: once for a fixed dataset,
+    // every iteration when the data are being imputed (cpp/statjr/smc.hpp).
+    void set_data(const double *y_, const double *X_, const double *Z_) {
+        y = y_; X = X_; Z = Z_;
         xtx.assign(K * K, 0.0); xty.assign(K, 0.0);
         ztx.assign(std::size_t(J) * q * K, 0.0); ztz.assign(std::size_t(J) * q * q, 0.0);
         zty.assign(std::size_t(J) * q, 0.0);
+        yty = 0.0;
         for (int j = 0; j < J; ++j)
             for (long i = start[j]; i < start[j + 1]; ++i) {
                 const double *x = X + i * K, *z = Z + i * q;
@@ -72,20 +94,6 @@ struct NormalRandomCoefficients {
                 }
                 yty += y[i] * y[i];
             }
-        beta.assign(K, 0.0); u.assign(std::size_t(J) * q, 0.0);
-        prec.assign(std::max(K, q) * std::max(K, q), 0.0); lin.assign(std::max(K, q), 0.0);
-        draw.assign(q, 0.0); xtzu.assign(K, 0.0);
-        // Start at OLS ignoring the random effects, residual variance split.
-        Vec p = xtx, l = xty;
-        cholesky_or_throw(p.data(), K, "X'X (are the explanatory variables collinear?)");
-        forward_solve(p.data(), K, l.data());
-        backward_solve_t(p.data(), K, l.data());
-        beta = l;
-        const double rss0 = rss();
-        sigma2 = std::max(rss0 / n * 0.8, 1e-8);
-        omega.assign(q * q, 0.0);
-        for (int a = 0; a < q; ++a) omega[a * q + a] = std::max(rss0 / n * 0.2, 1e-8);
-        refresh_omega_inv();
     }
 
     void refresh_omega_inv() {
