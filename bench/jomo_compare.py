@@ -29,14 +29,10 @@ import numpy as np
 import pandas as pd
 
 from statjr_py import RunStatJR, load_dataset
+from statjr_py.examples import WORKED_IMPUTATION
 
-INVARS = {
-    "numlevs": "Yes", "L2ID": "school", "yimp1": "normexam,standlrtmiss,girlmiss",
-    "bin1_1": "Normal", "bin1_2": "Normal", "bin1_3": "Binary",
-    "ximp1_0": "cons,vrband.cat", "ximp1_1": "cons,vrband.cat", "ximp1_2": "cons,vrband.cat",
-    "want2": "Yes", "yimp2": "schgendmiss", "bin2_1": "Unordered", "ncatsschgendmiss": "3",
-    "ximp2_0_0": "cons", "ximp2_0_1": "cons", "condmarg": "Yes",
-}
+# The seed's imputation model, with jomo's single design for every level-1 response
+INVARS = {**WORKED_IMPUTATION, "ximp1_0": "cons,vrband.cat", "ximp1_2": "cons,vrband.cat"}
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(jomo))

@@ -28,16 +28,10 @@ import numpy as np
 import pandas as pd
 
 from statjr_py import RunStatJR, load_dataset
+from statjr_py.examples import WORKED_IMPUTATION
 
 HERE = Path(__file__).resolve().parent
-IMPUTE = {
-    "numlevs": "Yes", "L2ID": "school", "yimp1": "normexam,standlrtmiss,girlmiss",
-    "bin1_1": "Normal", "bin1_2": "Normal", "bin1_3": "Binary",
-    "ximp1_0": "cons", "ximp1_1": "cons,vrband.cat", "ximp1_2": "cons",
-    "want2": "Yes", "yimp2": "schgendmiss", "bin2_1": "Unordered", "ncatsschgendmiss": "3",
-    "ximp2_0_0": "cons", "ximp2_0_1": "cons", "condmarg": "Yes",
-    "numimpute": "4", "impute1st": "1000", "imputeevery": "50",
-}
+IMPUTE = WORKED_IMPUTATION  # the seed's imputation model
 MOI = {"MOIlevel": "2 levels", "MOIdist": "Normal", "MOIslope": "No", "y": "normexam",
        "x": "cons,standlrtmiss,girlmiss,schgendmiss.cat", "burnin": "100", "iterations": "5000"}
 

@@ -4,15 +4,9 @@ import pandas as pd
 import pytest
 
 from statjr_py import InputError, RunStatJR
+from statjr_py.examples import WORKED_IMPUTATION
 
-SEED_IMPUTATION = {
-    "numlevs": "Yes", "L2ID": "school", "yimp1": "normexam,standlrtmiss,girlmiss",
-    "bin1_1": "Normal", "bin1_2": "Normal", "bin1_3": "Binary",
-    "ximp1_0": "cons", "ximp1_1": "cons,vrband.cat", "ximp1_2": "cons",
-    "want2": "Yes", "yimp2": "schgendmiss", "bin2_1": "Unordered", "ncatsschgendmiss": "3",
-    "ximp2_0_0": "cons", "ximp2_0_1": "cons", "condmarg": "Yes",
-    "numimpute": "4", "impute1st": "300", "imputeevery": "50",
-}
+SEED_IMPUTATION = {**WORKED_IMPUTATION, "impute1st": "300"}  # the seed's model, a shorter run
 OPTS = {"diagnostics": False, "seed": 2, "processes": 2}
 
 

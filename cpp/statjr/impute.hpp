@@ -264,15 +264,21 @@ struct Model {
         }
     }
 
-    // GLS for coefficients: precision blocks p_cd S_cd, right side from
+    // The GLS precision of coefficients with per-coordinate designs: block
+    // (c, d) is p_cd S_cd, with S the cross-product formed before the chain.
+    void block_precision(const double *p, int q, const Vec &S, const std::vector<int> &off, int K) {
+        for (int a = 0; a < K * K; ++a) A[a] = 0.0;
+        for (int c = 0; c < q; ++c)
+            for (int d = 0; d < q; ++d)
+                for (int a = off[c]; a < off[c + 1]; ++a)
+                    for (int e = off[d]; e < off[d + 1]; ++e) A[a * K + e] = p[c * q + d] * S[a * K + e];
+        for (int a = 0; a < K; ++a) b[a] = 0.0;
+    }
+
+    // GLS for coefficients: precision from block_precision, right side from
     // per-row (or per-unit) P * target.
     void draw_beta(bool draw) {
-        for (int a = 0; a < K1 * K1; ++a) A[a] = 0.0;
-        for (int c = 0; c < Q1; ++c)
-            for (int d = 0; d < Q1; ++d)
-                for (int a = off1[c]; a < off1[c + 1]; ++a)
-                    for (int e = off1[d]; e < off1[d + 1]; ++e) A[a * K1 + e] = Pe[c * Q1 + d] * S1[a * K1 + e];
-        for (int a = 0; a < K1; ++a) b[a] = 0.0;
+        block_precision(Pe.data(), Q1, S1, off1, K1);
         for (int j = 0; j < J; ++j)
             for (long i = start[j]; i < start[j + 1]; ++i) {
                 for (int c = 0; c < Q1; ++c) r[c] = Z[i * Q1 + c] - (s.two_level ? U[j * Q1 + c] : 0.0);
@@ -457,12 +463,7 @@ struct Model {
     }
 
     void draw_gamma_given(const Vec &p2, bool draw) {
-        for (int a = 0; a < K2 * K2; ++a) A[a] = 0.0;
-        for (int c = 0; c < Q2; ++c)
-            for (int d = 0; d < Q2; ++d)
-                for (int a = off2[c]; a < off2[c + 1]; ++a)
-                    for (int e = off2[d]; e < off2[d + 1]; ++e) A[a * K2 + e] = p2[c * Q2 + d] * S2[a * K2 + e];
-        for (int a = 0; a < K2; ++a) b[a] = 0.0;
+        block_precision(p2.data(), Q2, S2, off2, K2);
         for (int j = 0; j < J; ++j) {
             for (int c = 0; c < Q2; ++c) {
                 double v = W[j * Q2 + c];
