@@ -20,4 +20,5 @@ def test_wheel_contains_bundled_files(tmp_path):
     for hpp in ROOT.glob("cpp/statjr/*.hpp"):
         assert f"statjr_py/_bundled/cpp/statjr/{hpp.name}" in names
     assert "statjr_py/_bundled/datasets/tutmiss.dta" in names
+    assert "statjr_py/web/page.html" in names  # statjr serve's page
     assert "statjr_py/_bundled/datasets/tutorial.dta" in names
