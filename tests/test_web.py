@@ -170,3 +170,23 @@ def test_bad_upload_in_the_browser(server, browser, tmp_path):
     page.goto(server)  # the server is still up
     assert page.locator("header").count() == 1
     page.close()
+
+
+def test_failed_run_shows_its_message_and_the_server_goes_on(tmp_path):
+    client = TestClient(create_app())
+    bad = tmp_path / "collinear.csv"
+    bad.write_text("y,one\n" + "\n".join(f"{i % 7},{1}" for i in range(50)) + "\n")
+    with bad.open("rb") as fh:
+        client.post("/upload", files={"file": ("collinear.csv", fh.read(), "text/csv")})
+    client.post("/template", data={"name": "1LevelMod"})
+    client.post("/set", data={"text": "{'y': 'y', 'D': 'Normal', 'x': 'cons,one'}"})
+    client.post("/run")
+    for _ in range(100):
+        st = client.get("/status").json()
+        if st["status"] != "Working":
+            break
+        time.sleep(0.1)
+    assert st["status"] == "failed" and "collinear" in st["message"]
+    page = client.get("/").text
+    assert "collinear" in page and "failed" in page
+    assert client.get("/status").status_code == 200

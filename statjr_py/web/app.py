@@ -50,7 +50,8 @@ class Session:
     started: float = 0.0
     finished: float = 0.0
     results: Results | None = None
-    message: str | None = None
+    message: str | None = None      # shown once, after the action that caused it
+    run_error: str | None = None    # why the last run failed, shown until the next run
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -235,10 +236,10 @@ def _run(s: Session) -> None:
         s.results = RunStatJR(s.template, s.data.frame, dict(s.answers))
         s.status = "done"
     except (InputError, CompileError, SamplerError) as exc:
-        s.status, s.message = "failed", str(exc)
+        s.status, s.run_error = "failed", str(exc)
     except Exception as exc:  # the server must survive anything a run does
         log.exception("run failed")
-        s.status, s.message = "failed", f"the run failed: {type(exc).__name__}: {exc}"
+        s.status, s.run_error = "failed", f"the run failed: {type(exc).__name__}: {exc}"
     finally:
         s.finished = time.time()
 
@@ -247,14 +248,14 @@ async def run(request: Request) -> Response:
     sid, s = _session(request)
     with s.lock:
         if s.status != "Working":
-            s.status, s.started, s.results = "Working", time.time(), None
+            s.status, s.started, s.results, s.run_error = "Working", time.time(), None, None
             threading.Thread(target=_run, args=(s,), daemon=True).start()
     return _back(sid)
 
 
 async def status(request: Request) -> Response:
     _, s = _session(request)
-    return JSONResponse({"status": s.status, "elapsed": round(_elapsed(s), 1), "message": s.message})
+    return JSONResponse({"status": s.status, "elapsed": round(_elapsed(s), 1), "message": s.run_error})
 
 
 async def output(request: Request) -> Response:
