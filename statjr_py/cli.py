@@ -73,8 +73,9 @@ def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive:
     columns = list(map(str, data.frame.columns))
     invars = dict(invars)
     while True:
-        answers, question = next_question(template.inputs, invars, columns, data.frame,
-                                          ask_defaults=interactive)
+        # Questions with defaults are not asked here (the defaults show in the
+        # input string); the web interface offers them, as TREE does.
+        answers, question = next_question(template.inputs, invars, columns, data.frame)
         if question is None:
             return invars
         if not interactive:
@@ -95,7 +96,7 @@ def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive:
             reply = default
         trial = {**invars, question.key: reply}
         try:
-            answers, _ = next_question(template.inputs, trial, columns, data.frame, ask_defaults=True)
+            answers, _ = next_question(template.inputs, trial, columns, data.frame)
         except InputError as exc:
             print(f"  {exc}", file=sys.stderr)
             continue

@@ -65,7 +65,7 @@ def test_inputs_command(capsys):
 
 def test_interactive_prompts_ask_every_question(monkeypatch, capsys):
     # On a terminal, missing answers are asked one at a time; a bad answer is
-    # reported and asked again; an empty answer takes the offered default.
+    # reported and asked again; questions with defaults are left to them.
     replies = iter(["normexam", "Gaussian", "Normal", "cons,standlrt"])
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt="": next(replies))
@@ -74,3 +74,15 @@ def test_interactive_prompts_ask_every_question(monkeypatch, capsys):
     assert "choose one of 'Normal'" in err
     assert "Current input string: {'y': 'normexam', 'D': 'Normal', 'x': 'cons,standlrt'}" in err
     assert "RunStatJR(template='1LevelMod'" in err
+
+
+def test_terminal_run_of_the_readme_command_asks_nothing(monkeypatch, capsys):
+    # The worked example's input string leaves out questions that have defaults
+    # (iterations, smc): pasted on a terminal it must run without prompting.
+    from statjr_py.examples import WORKED_EXAMPLE
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": pytest.fail(f"asked {prompt}"))
+    inv = {**WORKED_EXAMPLE, "impute1st": "20", "imputeevery": "5", "numimpute": "2", "iterations": "50"}
+    assert main(["run", "2LevelImpute", "--dataset", "tutmiss", "--invars", repr(inv),
+                 "--estoptions", "{'diagnostics': False}"]) == 0
+    assert "ResultsTable:Imputation" in capsys.readouterr().out
