@@ -34,14 +34,19 @@ from statjr_py.examples import WORKED_IMPUTATION
 # The seed's imputation model, with jomo's single design for every level-1 response
 INVARS = {**WORKED_IMPUTATION, "ximp1_0": "cons,vrband.cat", "ximp1_2": "cons,vrband.cat"}
 
-R_SCRIPT = r"""
-suppressPackageStartupMessages(library(jomo))
-args <- commandArgs(trailingOnly = TRUE)
-d <- read.csv(args[1]); nburn <- as.integer(args[2]); nimp <- as.integer(args[3]); every <- as.integer(args[4])
+#: The worked example's data as jomo takes them (d: tutmiss read from CSV).
+R_JOMO_DATA = r"""
 Y <- data.frame(normexam = d$normexam, standlrtmiss = d$standlrtmiss, girlmiss = factor(d$girlmiss))
 Y2 <- data.frame(schgendmiss = factor(d$schgendmiss))
 X <- data.frame(cons = 1, vr1 = as.numeric(d$vrband == 1), vr2 = as.numeric(d$vrband == 2))
 X2 <- data.frame(cons = rep(1, nrow(d)))
+"""
+
+R_SCRIPT = r"""
+suppressPackageStartupMessages(library(jomo))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1]); nburn <- as.integer(args[2]); nimp <- as.integer(args[3]); every <- as.integer(args[4])
+""" + R_JOMO_DATA + r"""
 set.seed(1)
 t0 <- proc.time()[["elapsed"]]
 ch <- jomo.MCMCchain(Y = Y, Y2 = Y2, X = X, X2 = X2, clus = d$school, nburn = nburn, output = 0)

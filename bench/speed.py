@@ -30,6 +30,9 @@ import pandas as pd
 from statjr_py import RunStatJR, load_dataset
 from statjr_py.examples import WORKED_IMPUTATION
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from jomo_compare import R_JOMO_DATA  # noqa: E402  (the same data for jomo in both)
+
 HERE = Path(__file__).resolve().parent
 IMPUTE = WORKED_IMPUTATION  # the seed's imputation model
 MOI = {"MOIlevel": "2 levels", "MOIdist": "Normal", "MOIslope": "No", "y": "normexam",
@@ -38,10 +41,7 @@ MOI = {"MOIlevel": "2 levels", "MOIdist": "Normal", "MOIslope": "No", "y": "norm
 R_WORKED = r"""
 suppressPackageStartupMessages({library(jomo); library(lme4); library(mitml)})
 a <- commandArgs(TRUE); d <- read.csv(a[1]); mode <- a[2]
-Y <- data.frame(normexam = d$normexam, standlrtmiss = d$standlrtmiss, girlmiss = factor(d$girlmiss))
-Y2 <- data.frame(schgendmiss = factor(d$schgendmiss))
-X <- data.frame(cons = 1, vr1 = as.numeric(d$vrband == 1), vr2 = as.numeric(d$vrband == 2))
-X2 <- data.frame(cons = rep(1, nrow(d)))
+""" + R_JOMO_DATA + r"""
 set.seed(1)
 t0 <- proc.time()[["elapsed"]]
 imp <- jomo(Y = Y, Y2 = Y2, X = X, X2 = X2, clus = d$school, nburn = 1000, nbetween = 50, nimp = 4, output = 0)

@@ -520,47 +520,12 @@ struct Model {
             if (s.r2[k].type == Ordered && s.r2[k].ncat > 2) cowles_level2(k, adapt);
     }
 
-    template <class Rows>
-    void cowles(Vec &th, Tuner &tuner, int ncat, bool adapt, Rows rows) {
-        const double sd = tuner.sd;
-        Vec prop = th;
-        double logq = 0.0;  // log proposal ratio
-        // th[0] = 0 is fixed; th[1..] are proposed in turn, each between
-        // its new lower neighbour and its old upper one.
-        for (int c = 1; c < ncat - 1; ++c) {
-            const double hi = (c + 1 < ncat - 1) ? th[c + 1] : INF;
-            prop[c] = truncated_normal(rng, th[c], sd, prop[c - 1], hi);
-        }
-        for (int c = 1; c < ncat - 1; ++c) {
-            const double hi_old = (c + 1 < ncat - 1) ? th[c + 1] : INF, hi_new = (c + 1 < ncat - 1) ? prop[c + 1] : INF;
-            logq += log_interval((prop[c - 1] - th[c]) / sd, (hi_old - th[c]) / sd)
-                  - log_interval((th[c - 1] - prop[c]) / sd, (hi_new - prop[c]) / sd);
-        }
-        double diff = logq;
-        rows([&](double y, double mean, double csd, double *) {
-            const int cat = int(y);
-            const double lo_o = cat > 0 ? th[cat - 1] : -INF, hi_o = cat < ncat - 1 ? th[cat] : INF;
-            const double lo_n = cat > 0 ? prop[cat - 1] : -INF, hi_n = cat < ncat - 1 ? prop[cat] : INF;
-            diff += log_interval((lo_n - mean) / csd, (hi_n - mean) / csd)
-                  - log_interval((lo_o - mean) / csd, (hi_o - mean) / csd);
-        });
-        const bool ok = std::log(rng.uniform()) < diff;
-        tuner.note(ok, adapt);
-        if (!ok) return;
-        th = prop;
-        rows([&](double y, double mean, double csd, double *z) {
-            const int cat = int(y);
-            const double lo = cat > 0 ? th[cat - 1] : -INF, hi = cat < ncat - 1 ? th[cat] : INF;
-            *z = truncated_normal(rng, mean, csd, lo, hi);
-        });
-    }
-
     void cowles_level1(std::size_t k, bool adapt) {
         const Resp &x = s.r1[k];
         const std::size_t R1 = s.r1.size();
         const int kc = x.coord;
         const double pk = Pe[kc * Q1 + kc], csd = 1.0 / std::sqrt(pk);
-        cowles(thresholds[k], threshold_tuners[k], x.ncat, adapt, [&](auto f) {
+        cowles(rng, thresholds[k], threshold_tuners[k], x.ncat, adapt, [&](auto f) {
             for (int j = 0; j < J; ++j)
                 for (long i = start[j]; i < start[j + 1]; ++i) {
                     const double y = Y1[i * R1 + x.col];
@@ -580,7 +545,7 @@ struct Model {
         const int kc = Q1 + x.coord;
         invert(Ou.omega, Q, tmpq, Pu);
         const double pk = Pu[kc * Q + kc], csd = 1.0 / std::sqrt(pk);
-        cowles(thresholds[s.r1.size() + k], threshold_tuners[s.r1.size() + k], x.ncat, adapt, [&](auto f) {
+        cowles(rng, thresholds[s.r1.size() + k], threshold_tuners[s.r1.size() + k], x.ncat, adapt, [&](auto f) {
             for (int j = 0; j < J; ++j) {
                 const double y = Y2[j * R2 + x.col];
                 if (std::isnan(y)) continue;

@@ -8,6 +8,7 @@
 #include <limits>
 #include "statjr/dist.hpp"
 #include "statjr/linalg.hpp"
+#include "statjr/mh.hpp"
 
 namespace statjr {
 namespace impute {
@@ -122,6 +123,48 @@ inline double log_interval(double lo, double hi) {  // log(Phi(hi) - Phi(lo)), l
     const double s2 = std::sqrt(2.0);
     if (lo > 0) return std::log(0.5 * (std::erfc(lo / s2) - std::erfc(hi / s2)));
     return std::log(0.5 * (std::erfc(-hi / s2) - std::erfc(-lo / s2)));
+}
+
+
+// One Cowles (1996, Statistics and Computing 6, 101-111) update of an
+// Ordered response's free thresholds th[1..] (th[0] = 0 is fixed): all are
+// proposed from truncated normals, accepted with the latents integrated out,
+// then the latents are redrawn in their new intervals.  `rows` calls its
+// argument with (category, conditional mean, conditional sd, latent pointer)
+// for every observed value.
+template <class Rows>
+void cowles(Rng &rng, Vec &th, Tuner &tuner, int ncat, bool adapt, Rows rows) {
+    const double sd = tuner.sd;
+    Vec prop = th;
+    double logq = 0.0;  // log proposal ratio
+    // th[0] = 0 is fixed; th[1..] are proposed in turn, each between
+    // its new lower neighbour and its old upper one.
+    for (int c = 1; c < ncat - 1; ++c) {
+        const double hi = (c + 1 < ncat - 1) ? th[c + 1] : INF;
+        prop[c] = truncated_normal(rng, th[c], sd, prop[c - 1], hi);
+    }
+    for (int c = 1; c < ncat - 1; ++c) {
+        const double hi_old = (c + 1 < ncat - 1) ? th[c + 1] : INF, hi_new = (c + 1 < ncat - 1) ? prop[c + 1] : INF;
+        logq += log_interval((prop[c - 1] - th[c]) / sd, (hi_old - th[c]) / sd)
+              - log_interval((th[c - 1] - prop[c]) / sd, (hi_new - prop[c]) / sd);
+    }
+    double diff = logq;
+    rows([&](double y, double mean, double csd, double *) {
+        const int cat = int(y);
+        const double lo_o = cat > 0 ? th[cat - 1] : -INF, hi_o = cat < ncat - 1 ? th[cat] : INF;
+        const double lo_n = cat > 0 ? prop[cat - 1] : -INF, hi_n = cat < ncat - 1 ? prop[cat] : INF;
+        diff += log_interval((lo_n - mean) / csd, (hi_n - mean) / csd)
+              - log_interval((lo_o - mean) / csd, (hi_o - mean) / csd);
+    });
+    const bool ok = std::log(rng.uniform()) < diff;
+    tuner.note(ok, adapt);
+    if (!ok) return;
+    th = prop;
+    rows([&](double y, double mean, double csd, double *z) {
+        const int cat = int(y);
+        const double lo = cat > 0 ? th[cat - 1] : -INF, hi = cat < ncat - 1 ? th[cat] : INF;
+        *z = truncated_normal(rng, mean, csd, lo, hi);
+    });
 }
 
 
