@@ -127,9 +127,12 @@ def invars(scenario: str, xs: list[str], m: int, first: int, every: int, burnin:
         inv["want2"] = "Yes"
         inv["yimp2"] = var
         inv["bin2_1"] = types[var]
+        # the level-2 covariate's equation includes the other, complete level-2
+        # covariate of the MOI (w); without it, wc's link with w is lost and w's
+        # coefficient biased (docs/validation.md)
         if var == "wc":
             inv["ncatswc"] = "3"
-            inv["ximp2_0_0"] = inv["ximp2_0_1"] = "cons"
+            inv["ximp2_0_0"] = inv["ximp2_0_1"] = "cons,w"
         else:
             inv["ximp2_0"] = "cons"
     else:

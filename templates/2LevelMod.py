@@ -4,8 +4,10 @@
 
 Normal: every step Gibbs.  Binomial and Poisson: the fixed effects as one
 block and each u_j by random-walk Metropolis, with proposal scales tuned
-during burn-in as MLwiN does.  Priors: flat on beta, Gamma(0.001, 0.001) on
-the precisions.
+during burn-in as MLwiN does.  Priors: flat on beta; flat on sigma2_u for a
+Normal response (2LevelRS explains why: a weakly identified variance is
+pulled to zero by the Gamma(0.001, 0.001) prior), Gamma(0.001, 0.001) on
+1/sigma2_u for Binomial and Poisson and on 1/sigma2_e.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ class TwoLevelMod(Template):
 {% endif %}
 {{ link_tex }} &= {% if offset %}\mathrm{offset}_{ij} + {% endif %}{% for t in terms %}\beta_{ {{- loop.index0 -}} }\,\mathrm{ {{- t | replace('_', '\\_') -}} }_{ij} + {% endfor %}u_j \\
 u_j &\sim \mathrm{N}(0, \sigma^2_u), \quad j = 1, \dots, {{ J }} \text{ ({{ l2id | replace('_', '\\_') }})} \\
-\beta_k &\propto 1, \quad 1/\sigma^2_u \sim \Gamma(0.001, 0.001){% if D == "Normal" %}, \quad 1/\sigma^2_e \sim \Gamma(0.001, 0.001){% endif %}
+\beta_k &\propto 1, \quad {% if D == "Normal" %}p(\sigma^2_u) \propto 1, \quad 1/\sigma^2_e \sim \Gamma(0.001, 0.001){% else %}1/\sigma^2_u \sim \Gamma(0.001, 0.001){% endif %}
 
 \end{aligned}
 """
@@ -33,7 +35,7 @@ u_j &\sim \mathrm{N}(0, \sigma^2_u), \quad j = 1, \dots, {{ J }} \text{ ({{ l2id
 {% if D == "Normal" %}
 \item $\beta \mid u, \sigma^2_e \sim \mathrm{N}\big((X'X)^{-1}X'(y - u),\; \sigma^2_e (X'X)^{-1}\big)$.
 \item $u_j \mid \beta, \sigma^2_u, \sigma^2_e \sim \mathrm{N}\big(\tfrac{\sigma^{-2}_e \sum_i (y_{ij} - x_{ij}'\beta)}{n_j \sigma^{-2}_e + \sigma^{-2}_u},\; (n_j \sigma^{-2}_e + \sigma^{-2}_u)^{-1}\big)$.
-\item $1/\sigma^2_u \sim \Gamma(0.001 + J/2,\; 0.001 + \tfrac12\sum_j u_j^2)$.
+\item $1/\sigma^2_u \sim \Gamma(J/2 - 1,\; \tfrac12\sum_j u_j^2)$ (flat prior on $\sigma^2_u$).
 \item $1/\sigma^2_e \sim \Gamma(0.001 + N/2,\; 0.001 + \tfrac12\sum_{ij} e_{ij}^2)$.
 {% else %}
 \item $\beta$: one random-walk Metropolis step for the whole vector, with proposal covariance

@@ -12,7 +12,13 @@ bench/references/moi_references.R (R 4.2.2, lme4 1.1.31, 2026-11-25; its
   uncertainty in the variance parameters, so it sits at or slightly above.
 * variances: ML - 4 MCSE < posterior mean < ML + 4 MCSE + 0.5 posterior sd.
   A variance's posterior is right-skewed, so its mean sits above the mode
-  (the ML estimate under a flat prior) by a fraction of its sd.
+  (the ML estimate under a flat prior) by a fraction of its sd.  For the
+  Normal two-level templates, whose random-effect covariance has a flat
+  prior (2LevelRS's docstring says why), the reference is REML and the
+  allowance 0.75 sd: the posterior IW(J - q - 1, S) has mean S / (J - 2q - 2),
+  a shift of (2q + 2) / J (9% with q = 2, J = 65 schools, about 0.3 sd) on top
+  of the mean-above-mode gap (2 / alpha of the mean for shape alpha ~ J/2,
+  about 0.35 sd).
 """
 import json
 from pathlib import Path
@@ -37,9 +43,9 @@ def check_fixed(table, ref, sd_range=(0.9, 1.25)):
         assert sd_range[0] < row["sd"] / se < sd_range[1], (term, row["sd"], se)
 
 
-def check_variance(table, term, ml):
+def check_variance(table, term, ml, allowance=0.5):
     row = table.loc[term]
-    assert ml - 4 * row["mcse"] < row["mean"] < ml + 4 * row["mcse"] + 0.5 * row["sd"], \
+    assert ml - 4 * row["mcse"] < row["mean"] < ml + 4 * row["mcse"] + allowance * row["sd"], \
         (term, row["mean"], ml)
 
 
@@ -67,7 +73,7 @@ def test_random_intercept_normal():
     table = res["ModelResults"].set_index("term")
     ref = REF["ri_normal"]
     check_fixed(table, ref)
-    check_variance(table, "sigma2_u", vcov(ref, "(Intercept)"))
+    check_variance(table, "sigma2_u", vcov(ref, "(Intercept)", which="varcorr_reml"), allowance=0.75)
     resid = [r["vcov"] for r in ref["varcorr_ml"] if r["grp"] == "Residual"][0]
     check_variance(table, "sigma2_e", resid)
 
@@ -80,8 +86,9 @@ def test_random_slopes_normal():
                                       "omega_u(standlrt,standlrt)"]
     ref = REF["rs_normal"]
     check_fixed(table, ref)
-    check_variance(table, "omega_u(cons,cons)", vcov(ref, "(Intercept)"))
-    check_variance(table, "omega_u(standlrt,standlrt)", vcov(ref, "standlrt"))
+    reml = "varcorr_reml"
+    check_variance(table, "omega_u(cons,cons)", vcov(ref, "(Intercept)", which=reml), allowance=0.75)
+    check_variance(table, "omega_u(standlrt,standlrt)", vcov(ref, "standlrt", which=reml), allowance=0.75)
     cov = vcov(ref, "(Intercept)", "standlrt")
     row = table.loc["omega_u(cons,standlrt)"]
     assert abs(row["mean"] - cov) < 4 * row["mcse"] + 0.5 * row["sd"]

@@ -50,10 +50,10 @@ struct Substantive {
         for (long i = 0; i < n; ++i) y[i] = std::isnan(y0[i]) ? (cnt ? sum / cnt : 0.0) : y0[i];
         X.assign(n * K, 0.0); Z.assign(n * q, 0.0);
         fill(V1, V2);
-        // Priors as 2LevelMod (q = 1) and 2LevelRS: every variance Gamma(0.001, 0.001)-like.
+        // Priors as 2LevelMod and 2LevelRS: flat on the random-effect covariance.
         Vec psi(q * q, 0.0);
-        for (int a = 0; a < q; ++a) psi[a * q + a] = 0.002;
-        m.init(y.data(), X.data(), Z.data(), start, n, K, q, J, q - 1 + 0.002, psi);
+        for (int a = 0; a < q; ++a) psi[a * q + a] = 1e-12;
+        m.init(y.data(), X.data(), Z.data(), start, n, K, q, J, -(q + 1.0), psi);
     }
 
     double value(const MoiColumn &c, long i, const double *v1row, const double *v2unit) const {

@@ -32,7 +32,8 @@ struct Moments {
 
 // y_ij = x_ij' beta + z_ij' u_j + e_ij,  u_j ~ N(0, Omega) (q x q),
 // e_ij ~ N(0, sigma2).  Priors: flat on beta; inverse-Wishart(nu, Psi) on
-// Omega (for q = 1, nu = Psi = 0.002 is the Gamma(0.001, 0.001) prior on the
+// Omega (nu = -(q + 1), Psi = 0 is the flat prior the templates use; for
+// q = 1, nu = Psi = 0.002 would be the Gamma(0.001, 0.001) prior on the
 // precision that MLwiN uses); Gamma(a, b) on 1/sigma2.  Every step is Gibbs.
 //
 // Every step needs only cross-products formed once before the chain: X'X,
