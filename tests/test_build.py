@@ -1,13 +1,11 @@
 """Codegen, the compile cache, and compile failures."""
 import os
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from statjr_py import CompileError, RunStatJR, build as _unused  # noqa: F401
-from statjr_py import build, registry
+from statjr_py import CompileError, RunStatJR, build, registry
 from statjr_py.codegen import data_struct, sampler_source
 from statjr_py.registry import get_template
 

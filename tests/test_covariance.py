@@ -93,7 +93,6 @@ def test_fixed_variances_free_covariance_marginal(harness):
     # The fixed block's free covariance follows its IW(nu - |U|, A_CC) marginal
     # restricted to unit variances: a density in rho we can integrate on a grid.
     case = harness_cases()[2]
-    q = 4
     A = case["s"][2:, 2:]
     rho = np.linspace(-0.999, 0.999, 4001)
     det = 1 - rho ** 2

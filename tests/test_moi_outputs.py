@@ -2,7 +2,6 @@
 import xml.etree.ElementTree as ET
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from statjr_py import InputError, RunStatJR

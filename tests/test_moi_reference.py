@@ -23,7 +23,6 @@ bench/references/moi_references.R (R 4.2.2, lme4 1.1.31, 2026-11-25; its
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from statjr_py import RunStatJR

@@ -28,6 +28,16 @@ ANSWERS = {  # the worked example, with small iteration counts
 }
 
 
+def wait_for_run(client, polls=120, every=0.5):
+    """Poll /status until the run is no longer Working; its last answer."""
+    for _ in range(polls):
+        st = client.get("/status").json()
+        if st["status"] != "Working":
+            return st
+        time.sleep(every)
+    return st
+
+
 def test_routes_without_a_browser():
     client = TestClient(create_app())
     page = client.get("/")
@@ -46,11 +56,7 @@ def test_routes_without_a_browser():
     assert "&#39;D&#39;" not in client.get("/").text.split('id="input-string"')[1].split("</pre>")[0]
     client.post("/set", data={"text": "{'y': 'normexam', 'D': 'Normal', 'x': 'cons,standlrtmiss'}"})
     client.post("/run")
-    for _ in range(120):
-        st = client.get("/status").json()
-        if st["status"] != "Working":
-            break
-        time.sleep(0.5)
+    st = wait_for_run(client)
     assert st["status"] == "done", st
     page = client.get("/")
     assert "ModelResults" in page.text
@@ -181,11 +187,7 @@ def test_failed_run_shows_its_message_and_the_server_goes_on(tmp_path):
     client.post("/template", data={"name": "1LevelMod"})
     client.post("/set", data={"text": "{'y': 'y', 'D': 'Normal', 'x': 'cons,one'}"})
     client.post("/run")
-    for _ in range(100):
-        st = client.get("/status").json()
-        if st["status"] != "Working":
-            break
-        time.sleep(0.1)
+    st = wait_for_run(client, polls=100, every=0.1)
     assert st["status"] == "failed" and "collinear" in st["message"]
     page = client.get("/").text
     assert "collinear" in page and "failed" in page

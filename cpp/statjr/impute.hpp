@@ -51,7 +51,7 @@ struct Model {
     Substantive *smc = nullptr;              // the model of interest, for SMC imputation
     Vec V1, V2;                              // current values of every response (SMC only)
     // work buffers, sized once
-    Vec Pe, Pu, r, t, A, b, tmpq, tmpq2, Se, Su, cond_c, cond_m, cond_n, pv;
+    Vec Pe, Pu, r, t, A, b, tmpq, tmpq2, Se, Su, cond_c, cond_m, cond_n;
 
     Model(const Spec &spec, const double *Y1_, const double *X1_, const std::int32_t *start_,
           long n_, int J_, const double *Y2_, const double *X2_, std::uint64_t seed)
@@ -73,7 +73,7 @@ struct Model {
         Pe.assign(Q1 * Q1, 0.0); Pu.assign(qmax * qmax, 0.0);
         Se.assign(Q1 * Q1, 0.0); Su.assign(qmax * qmax, 0.0);
         cond_c.assign(qmax * qmax, 0.0); cond_m.assign(qmax * qmax, 0.0);
-        cond_n.assign(qmax * qmax, 0.0); pv.assign(qmax * qmax, 0.0);
+        cond_n.assign(qmax * qmax, 0.0);
         cross_products();
         init_thresholds();
         init_latents();

@@ -49,7 +49,7 @@ struct NormalRandomCoefficients {
     double nu = 0.0, a0 = 0.001, b0 = 0.001;
     double yty = 0.0;
     Vec psi, xtx, xty, ztx, ztz, zty, beta, u, omega, omega_inv;
-    Vec prec, lin, draw, xtzu;  // work
+    Vec prec, lin, draw;  // work
     double sigma2 = 1.0;
 
     void init(const double *y_, const double *X_, const double *Z_, const std::int32_t *start_,
@@ -58,7 +58,7 @@ struct NormalRandomCoefficients {
         nu = nu_; psi = psi_;
         beta.assign(K, 0.0); u.assign(std::size_t(J) * q, 0.0);
         prec.assign(std::max(K, q) * std::max(K, q), 0.0); lin.assign(std::max(K, q), 0.0);
-        draw.assign(q, 0.0); xtzu.assign(K, 0.0);
+        draw.assign(q, 0.0);
         set_data(y_, X_, Z_);
         // Start at OLS ignoring the random effects, residual variance split.
         Vec p = xtx, l = xty;
