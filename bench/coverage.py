@@ -80,6 +80,7 @@ def simulate(seed: int, scenario: str, J: int = 50, nj: int = 20, missing: float
     y = mu + re + rng.normal(0, np.sqrt(TRUTH["sigma2_e"]), n)
     f = pd.DataFrame({"school": school, "cons": 1.0, "y": y, "x": x, "xb": xb, "xc": xc,
                       "w": w[school - 1], "wc": wc[school - 1], "aux": x + rng.normal(0, 1, n)})
+    f["xbar"] = f.groupby("school")["x"].transform("mean")  # school mean of x, for level-2 equations
     logit = np.log(missing / (1 - missing))
     if var in ("w", "wc"):  # whole schools: MAR on the school mean of y
         ybar = pd.Series(y).groupby(school).mean().to_numpy()
@@ -127,14 +128,15 @@ def invars(scenario: str, xs: list[str], m: int, first: int, every: int, burnin:
         inv["want2"] = "Yes"
         inv["yimp2"] = var
         inv["bin2_1"] = types[var]
-        # the level-2 covariate's equation includes the other, complete level-2
-        # covariate of the MOI (w); without it, wc's link with w is lost and w's
-        # coefficient biased (docs/validation.md)
+        # The level-2 covariate's equation includes the other, complete level-2
+        # covariate of the MOI (w) and the school mean of x: w and wc depend on
+        # the school effect of x, which xbar measures.  Without w, w's coefficient
+        # was biased; without xbar, x's and wc's (docs/validation.md).
         if var == "wc":
             inv["ncatswc"] = "3"
-            inv["ximp2_0_0"] = inv["ximp2_0_1"] = "cons,w"
+            inv["ximp2_0_0"] = inv["ximp2_0_1"] = "cons,w,xbar"
         else:
-            inv["ximp2_0"] = "cons"
+            inv["ximp2_0"] = "cons,xbar"
     else:
         inv["want2"] = "No"
     return inv
@@ -145,7 +147,8 @@ def replicate(task: tuple) -> list[dict]:
     from statjr_py import RunStatJR
 
     logging.getLogger("statjr_py").setLevel(logging.ERROR)
-    frame, truth, xs = simulate(seed, scenario)
+    settings = dict(settings)
+    frame, truth, xs = simulate(seed, scenario, J=settings.pop("schools"))
     inv = invars(scenario, xs, **settings)
     res = RunStatJR("2LevelImpute", frame, inv,
                     {"seed": seed % (2 ** 31), "processes": 1, "diagnostics": False, "nchains": 1})
@@ -176,13 +179,26 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def report(summary_csv: Path, png: Path) -> str:
-    """A Markdown table of the summary and a PNG of the coverages (for docs/validation.md)."""
+def report(results_csv: Path, png: Path | None) -> str:
+    """A Markdown table of one run's summary, and optionally a PNG of its coverages."""
+    s = summarise(pd.read_csv(results_csv))
+    if png is not None:
+        plot_coverage(s, png)
+    rows = ["| scenario | method | term | bias (MCSE) | bias / emp. SE | emp. SE (MCSE) | mean SE / emp. SE "
+            "| coverage (MCSE) |", "|---|---|---|---|---|---|---|---|"]
+    for _, r in s.iterrows():
+        rows.append(f"| {r.scenario} | {r.method} | {r.term} | {r.bias:.3f} ({r.bias_mcse:.3f}) | "
+                    f"{r.bias / r.emp_se:.2f} | {r.emp_se:.3f} ({r.emp_se_mcse:.3f}) | {r.se_ratio:.2f} | "
+                    f"{r.coverage:.3f} ({r.coverage_mcse:.3f}) |")
+    return "\n".join(rows)
+
+
+def plot_coverage(s: pd.DataFrame, png: Path) -> None:
+    """Coverage of every fixed effect, MI beside complete cases, with +-2 MCSE bars."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    s = pd.read_csv(summary_csv)
     fixed = s[~s["term"].str.startswith(("sigma2_", "omega_"))]
     fig, ax = plt.subplots(figsize=(11, 5))
     labels = []
@@ -201,13 +217,6 @@ def report(summary_csv: Path, png: Path) -> str:
     ax.legend()
     fig.tight_layout()
     fig.savefig(png, dpi=110)
-    rows = ["| scenario | method | term | bias (MCSE) | bias / emp. SE | emp. SE (MCSE) | mean SE / emp. SE "
-            "| coverage (MCSE) |", "|---|---|---|---|---|---|---|---|"]
-    for _, r in s.iterrows():
-        rows.append(f"| {r.scenario} | {r.method} | {r.term} | {r.bias:.3f} ({r.bias_mcse:.3f}) | "
-                    f"{r.bias / r.emp_se:.2f} | {r.emp_se:.3f} ({r.emp_se_mcse:.3f}) | {r.se_ratio:.2f} | "
-                    f"{r.coverage:.3f} ({r.coverage_mcse:.3f}) |")
-    return "\n".join(rows)
 
 
 def main(argv=None) -> int:
@@ -221,17 +230,18 @@ def main(argv=None) -> int:
     p.add_argument("--every", type=int, default=100, help="imputeevery")
     p.add_argument("--burnin", type=int, default=200)
     p.add_argument("--iters", type=int, default=1000)
+    p.add_argument("--schools", type=int, default=50, help="level-2 units (of 20 pupils each)")
     p.add_argument("--smc", action="store_true", help="compatible imputation (2LevelImpute's smc)")
     p.add_argument("--out", default=str(RESULTS / "coverage.csv"))
     p.add_argument("--report", action="store_true",
-                   help="print the Markdown table of an earlier run and write docs/coverage.png")
+                   help="print the Markdown table of the earlier run in --out (no new run)")
+    p.add_argument("--png", help="with --report: also plot its coverages to this PNG")
     args = p.parse_args(argv)
     if args.report:
-        print(report(Path(args.out).with_name("coverage_summary.csv"),
-                     HERE.parent / "docs" / "coverage.png"))
+        print(report(Path(args.out), Path(args.png) if args.png else None))
         return 0
     settings = {"m": args.m, "first": args.first, "every": args.every, "burnin": args.burnin,
-                "iters": args.iters, "smc": args.smc}
+                "iters": args.iters, "smc": args.smc, "schools": args.schools}
     # seeds depend on the scenario, not on the order asked: reruns see the same data
     tasks = [(s, r, args.seed + 1000 * list(SCENARIOS).index(s) + r, settings)
              for s in args.scenarios.split(",") for r in range(args.reps)]
@@ -246,7 +256,8 @@ def main(argv=None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     results.to_csv(args.out, index=False)
     summary = summarise(results)
-    summary.to_csv(Path(args.out).with_name("coverage_summary.csv"), index=False)
+    out = Path(args.out)
+    summary.to_csv(out.with_name(out.stem + "_summary.csv"), index=False)
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"settings: {settings}; {args.reps} replications per scenario; {time.time() - t0:.0f} s")
