@@ -4,12 +4,14 @@ Each scenario draws datasets from a known two-level model, removes values,
 runs 2LevelImpute (M imputations, the MOI on each, Rubin's rules, and the
 complete-case fit) and checks the pooled 95% intervals against the truth.
 
-    python bench/coverage.py --reps 200 --workers 2        # the full study
+    python bench/coverage.py --reps 200 --workers 2        # the joint model (JM)
+    python bench/coverage.py --reps 1000 --workers 2 --smc --out bench/results/coverage_smc_1000.csv
     python bench/coverage.py --reps 4 --scenarios mcar_x   # a smoke run
 
-Results (one row per scenario x method x parameter) go to
-bench/results/coverage.csv, with the seed of every replication; docs/validation.md
-and its plot are made from that file by --report.
+Results (one row per replication x method x parameter, with the seed) go to
+--out (default bench/results/coverage.csv) and a summary beside it.  The
+tables and plots of docs/validation.md are made from those files by
+--report --out A.csv[,B.csv] --png docs/X.png.
 
 The data: J schools of nj pupils.  x (level 1, Normal) has a school effect;
 xb (level 1, Binary) and xc (level 1, 3 unordered categories) come from
@@ -179,9 +181,9 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def report(results_csv: Path, png: Path | None) -> str:
-    """A Markdown table of one run's summary, and optionally a PNG of its coverages."""
-    s = summarise(pd.read_csv(results_csv))
+def report(results_csvs: list[Path], png: Path | None) -> str:
+    """A Markdown table of runs' summary, and optionally a PNG of their coverages."""
+    s = summarise(pd.concat([pd.read_csv(p) for p in results_csvs]))
     if png is not None:
         plot_coverage(s, png)
     rows = ["| scenario | method | term | bias (MCSE) | bias / emp. SE | emp. SE (MCSE) | mean SE / emp. SE "
@@ -234,11 +236,11 @@ def main(argv=None) -> int:
     p.add_argument("--smc", action="store_true", help="compatible imputation (2LevelImpute's smc)")
     p.add_argument("--out", default=str(RESULTS / "coverage.csv"))
     p.add_argument("--report", action="store_true",
-                   help="print the Markdown table of the earlier run in --out (no new run)")
+                   help="print the Markdown table of the earlier runs in --out (comma-separated; no new run)")
     p.add_argument("--png", help="with --report: also plot its coverages to this PNG")
     args = p.parse_args(argv)
     if args.report:
-        print(report(Path(args.out), Path(args.png) if args.png else None))
+        print(report([Path(p) for p in args.out.split(",")], Path(args.png) if args.png else None))
         return 0
     settings = {"m": args.m, "first": args.first, "every": args.every, "burnin": args.burnin,
                 "iters": args.iters, "smc": args.smc, "schools": args.schools}
