@@ -28,14 +28,20 @@ def slope_data():
     return frame, truth, xs
 
 
-def test_smc_recovers_random_slope_model(slope_data):
-    frame, truth, xs = slope_data
-    inv = cov.invars("mar_x_slope", xs, m=2, first=3000, every=10, burnin=100, iters=500, smc=True)
-    res = RunStatJR("2LevelImpute", frame, inv, {"diagnostics": False, "processes": 2, "seed": 4})
+def run_and_check(scenario, frame, truth, xs, seed):
+    """Run 2LevelImpute with smc; every MOI parameter of the sampler within Z of the truth."""
+    inv = cov.invars(scenario, xs, m=2, first=3000, every=10, burnin=100, iters=500, smc=True)
+    res = RunStatJR("2LevelImpute", frame, inv, {"diagnostics": False, "processes": 2, "seed": seed})
     post = res["Imputation_Model_ModelResults"].set_index("term")
     for term, value in truth.items():
         row = post.loc[f"MOI:{term}"]
         assert abs(row["mean"] - value) < Z * np.hypot(row["sd"], row["mcse"]), (term, row["mean"], value)
+    return res
+
+
+def test_smc_recovers_random_slope_model(slope_data):
+    frame, truth, xs = slope_data
+    res = run_and_check("mar_x_slope", frame, truth, xs, seed=4)
     # the imputed datasets are complete and keep every observed value
     for name in res["Imputation_Model_ImputedDatasets"]["dataset"]:
         data = res[f"Imputation_Model_{name}"]
@@ -75,12 +81,7 @@ def test_smc_recovers_level2_unordered_effects():
     with 50 schools (docs/validation.md) is about 0.04 x 50/300 here, under a
     tenth of a posterior sd."""
     frame, truth, xs = cov.simulate(11, "mar_wc", J=300, nj=20)
-    inv = cov.invars("mar_wc", xs, m=2, first=3000, every=10, burnin=100, iters=500, smc=True)
-    res = RunStatJR("2LevelImpute", frame, inv, {"diagnostics": False, "processes": 2, "seed": 5})
-    post = res["Imputation_Model_ModelResults"].set_index("term")
-    for term, value in truth.items():
-        row = post.loc[f"MOI:{term}"]
-        assert abs(row["mean"] - value) < Z * np.hypot(row["sd"], row["mcse"]), (term, row["mean"], value)
+    res = run_and_check("mar_wc", frame, truth, xs, seed=5)
     school = frame.groupby("school")["wc"].first()
     for name in res["Imputation_Model_ImputedDatasets"]["dataset"]:
         imputed = res[f"Imputation_Model_{name}"].groupby("school")["wc"]
