@@ -5,7 +5,12 @@ parameter) unless it says otherwise, and names the paper it implements.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # pandas is imported where a table is made
+    import pandas as pd
 
 
 def _as_chains(x) -> np.ndarray:
@@ -156,7 +161,7 @@ def brooks_gelman(draws, points: int = 40, coverage: float = 0.8):
     return ends, pooled, within, ratio
 
 
-def summarise(draws: np.ndarray, names: list[str]) -> "pd.DataFrame":
+def summarise(draws: np.ndarray, names: list[str]) -> pd.DataFrame:
     """ModelResults: one row per parameter from draws shaped (nchains, ndraws, nparams)."""
     import pandas as pd
 

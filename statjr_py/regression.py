@@ -11,7 +11,7 @@ import pandas as pd
 
 from .datasets import column
 from .errors import InputError
-from .inputs import Text, Variable
+from .inputs import Text, Variable, VariableList
 
 LINKS = {"Normal": ["identity"], "Binomial": ["logit", "probit", "cloglog"], "Poisson": ["log"]}
 #: link -> statjr::glm::Link enumerator in cpp/statjr/glm.hpp
@@ -23,6 +23,13 @@ def link_tex(link: str, index: str = "i") -> str:
     return {"identity": rf"\mu_{{{index}}}", "logit": rf"\mathrm{{logit}}(\pi_{{{index}}})",
             "probit": rf"\Phi^{{-1}}(\pi_{{{index}}})",
             "cloglog": rf"\log(-\log(1 - \pi_{{{index}}}))", "log": rf"\log(\pi_{{{index}}})"}[link]
+
+
+def ask_explanatory(ask) -> list:
+    """Ask ``x``, the fixed part, worded the same in every regression template."""
+    return ask(VariableList("x", "Explanatory variables:",
+                            help="Include cons for an intercept; tick categorical variables "
+                                 "(name.cat) for dummies with the last category as reference."))
 
 
 def ask_distribution(ask, choices=("Normal", "Binomial", "Poisson")) -> str:

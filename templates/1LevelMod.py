@@ -14,9 +14,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from statjr_py import InputError, ModelSpec, Template, Variable, VariableList
+from statjr_py import InputError, ModelSpec, Template, Variable
 from statjr_py.datasets import complete_rows, design
-from statjr_py.regression import (LINK_ENUM, ask_distribution, check_response, link_of, link_tex,
+from statjr_py.regression import (LINK_ENUM, ask_distribution, ask_explanatory, check_response, link_of, link_tex,
                                   response)
 
 log = logging.getLogger("statjr_py.templates.1LevelMod")
@@ -53,9 +53,7 @@ $2.38/\sqrt{K}$ and is tuned every 100 burn-in iterations towards 30\% acceptanc
     def inputs(self, ask):
         ask(Variable("y", "Response:", help="The variable to model."))
         ask_distribution(ask)
-        ask(VariableList("x", "Explanatory variables:",
-                         help="Include cons for an intercept; tick categorical variables "
-                              "(name.cat) for dummies with the last category as reference."))
+        ask_explanatory(ask)
 
     def model(self, data, answers):
         y, m, off = response(data.frame, answers)

@@ -11,8 +11,8 @@ pulled to zero by the Gamma(0.001, 0.001) prior), Gamma(0.001, 0.001) on
 """
 from __future__ import annotations
 
-from statjr_py import L2ID, ModelSpec, Template, Variable, VariableList
-from statjr_py.regression import (LINK_ENUM, ask_distribution, link_of, link_tex,
+from statjr_py import L2ID, ModelSpec, Template, Variable
+from statjr_py.regression import (LINK_ENUM, ask_distribution, ask_explanatory, link_of, link_tex,
                                   prepare_two_level, residual_requests, two_level_outputs)
 
 
@@ -50,9 +50,7 @@ the inverse Fisher information at the mode (ignoring $u$) scaled by $s$, tuned i
         ask(Variable("y", "Response:", help="The variable to model."))
         ask(L2ID("L2ID", "Level 2 ID:", help="The identifier of level-2 units (e.g. school)."))
         ask_distribution(ask)
-        ask(VariableList("x", "Explanatory variables:",
-                         help="Include cons for an intercept; tick categorical variables "
-                              "(name.cat) for dummies with the last category as reference."))
+        ask_explanatory(ask)
 
     def model(self, data, answers):
         p = prepare_two_level(data.frame, answers, self.name)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 
 from statjr_py import L2ID, ModelSpec, Template, Text, Variable, VariableList
-from statjr_py.regression import prepare_two_level, residual_requests, two_level_outputs
+from statjr_py.regression import ask_explanatory, prepare_two_level, residual_requests, two_level_outputs
 
 log = logging.getLogger("statjr_py.templates.2LevelRS")
 
@@ -48,9 +48,7 @@ u_j &\sim \mathrm{N}_{ {{- q -}} }(0, \Omega_u), \quad e_{ij} \sim \mathrm{N}(0,
         ask(L2ID("L2ID", "Level 2 ID:", help="The identifier of level-2 units (e.g. school)."))
         ask(Text("D", "Specify the distribution:", choices=["Normal"], default="Normal",
                  help="2LevelRS fits Normal responses."))
-        ask(VariableList("x", "Explanatory variables:",
-                         help="Include cons for an intercept; tick categorical variables "
-                              "(name.cat) for dummies with the last category as reference."))
+        ask_explanatory(ask)
         ask(VariableList("z", "Variables with random coefficients at level 2:",
                          help="cons for a random intercept, plus each variable whose slope "
                               "varies across level-2 units (normally also in x)."))
