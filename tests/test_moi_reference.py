@@ -93,29 +93,17 @@ def test_random_slopes_normal():
     assert abs(row["mean"] - cov) < 4 * row["mcse"] + 0.5 * row["sd"]
 
 
-def test_random_intercept_logit(tutorial_pass):
-    res = RunStatJR("2LevelMod", tutorial_pass, {"y": "passed", "L2ID": "school", "D": "Binomial",
-                                                 "link": "logit", "x": "cons,standlrt,girl"}, OPTS)
+@pytest.mark.parametrize("frame, invars, ref_key", [
+    ("tutorial_pass", {"y": "passed", "D": "Binomial", "link": "logit", "x": "cons,standlrt,girl"},
+     "ri_logit"),
+    ("pois", {"y": "y", "D": "Poisson", "offset": "logexpo", "x": "cons,x"}, "ri_poisson_sim"),
+    ("binom", {"y": "y", "D": "Binomial", "n": "m", "x": "cons,x"}, "ri_binom_sim"),
+])
+def test_random_intercept_glmm(request, sims, frame, invars, ref_key):
+    data = request.getfixturevalue(frame) if frame == "tutorial_pass" else sims[frame]
+    res = RunStatJR("2LevelMod", data, {**invars, "L2ID": "school"}, OPTS)
     table = res["ModelResults"].set_index("term")
-    ref = REF["ri_logit"]
-    check_fixed(table, ref)
-    check_variance(table, "sigma2_u", vcov(ref, "(Intercept)"))
-
-
-def test_random_intercept_poisson_simulated(sims):
-    res = RunStatJR("2LevelMod", sims["pois"], {"y": "y", "L2ID": "school", "D": "Poisson",
-                                                "offset": "logexpo", "x": "cons,x"}, OPTS)
-    table = res["ModelResults"].set_index("term")
-    ref = REF["ri_poisson_sim"]
-    check_fixed(table, ref)
-    check_variance(table, "sigma2_u", vcov(ref, "(Intercept)"))
-
-
-def test_random_intercept_binomial_denominator_simulated(sims):
-    res = RunStatJR("2LevelMod", sims["binom"], {"y": "y", "L2ID": "school", "D": "Binomial",
-                                                 "n": "m", "x": "cons,x"}, OPTS)
-    table = res["ModelResults"].set_index("term")
-    ref = REF["ri_binom_sim"]
+    ref = REF[ref_key]
     check_fixed(table, ref)
     check_variance(table, "sigma2_u", vcov(ref, "(Intercept)"))
 
