@@ -2,7 +2,8 @@
 
     y_ij ~ D(mu_ij),  g(mu_ij) = x_ij' beta + u_j,  u_j ~ N(0, sigma2_u)
 
-Normal: every step Gibbs.  Binomial and Poisson: the fixed effects as one
+Normal: every step Gibbs, beta with u integrated out and then u (one
+block, so the intercept mixes well).  Binomial and Poisson: the fixed effects as one
 block and each u_j by random-walk Metropolis, with proposal scales tuned
 during burn-in as MLwiN does.  Priors: flat on beta; flat on sigma2_u for a
 Normal response (2LevelRS explains why: a weakly identified variance is
@@ -33,7 +34,7 @@ u_j &\sim \mathrm{N}(0, \sigma^2_u), \quad j = 1, \dots, {{ J }} \text{ ({{ l2id
 """
     algorithm = r"""\begin{enumerate}
 {% if D == "Normal" %}
-\item $\beta \mid u, \sigma^2_e \sim \mathrm{N}\big((X'X)^{-1}X'(y - u),\; \sigma^2_e (X'X)^{-1}\big)$.
+\item $\beta \mid \sigma^2_u, \sigma^2_e \sim \mathrm{N}\big(A^{-1}b,\; A^{-1}\big)$ with $u$ integrated out: $A = \sum_j X_j'V_j^{-1}X_j$, $b = \sum_j X_j'V_j^{-1}y_j$, $V_j = \sigma^2_e I + \sigma^2_u \mathbf{1}\mathbf{1}'$ (so $(\beta, u)$ is drawn as one block).
 \item $u_j \mid \beta, \sigma^2_u, \sigma^2_e \sim \mathrm{N}\big(\tfrac{\sigma^{-2}_e \sum_i (y_{ij} - x_{ij}'\beta)}{n_j \sigma^{-2}_e + \sigma^{-2}_u},\; (n_j \sigma^{-2}_e + \sigma^{-2}_u)^{-1}\big)$.
 \item $1/\sigma^2_u \sim \Gamma(J/2 - 1,\; \tfrac12\sum_j u_j^2)$ (flat prior on $\sigma^2_u$).
 \item $1/\sigma^2_e \sim \Gamma(0.001 + N/2,\; 0.001 + \tfrac12\sum_{ij} e_{ij}^2)$.

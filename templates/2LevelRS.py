@@ -2,7 +2,8 @@
 
     y_ij = x_ij' beta + z_ij' u_j + e_ij,  u_j ~ N(0, Omega_u),  e_ij ~ N(0, sigma2_e)
 
-Every step is Gibbs.  Priors: flat on beta; Gamma(0.001, 0.001) on
+Every step is Gibbs; beta is drawn with u integrated out, then u, so the
+pair is one block.  Priors: flat on beta; Gamma(0.001, 0.001) on
 1/sigma2_e; flat on Omega_u (p(Omega_u) = const on positive definite
 matrices, i.e. IW(-(q + 1), 0), so the posterior is IW(J - q - 1, S)), as
 2LevelMod's flat prior on sigma2_u, so with q = 1 and z = cons the two
@@ -36,7 +37,7 @@ u_j &\sim \mathrm{N}_{ {{- q -}} }(0, \Omega_u), \quad e_{ij} \sim \mathrm{N}(0,
 \end{aligned}
 """
     algorithm = r"""\begin{enumerate}
-\item $\beta \mid u, \sigma^2_e \sim \mathrm{N}\big((X'X)^{-1}X'(y - Zu),\; \sigma^2_e (X'X)^{-1}\big)$.
+\item $\beta \mid \Omega_u, \sigma^2_e \sim \mathrm{N}\big(A^{-1}b,\; A^{-1}\big)$ with $u$ integrated out: $A = \sum_j X_j'V_j^{-1}X_j$, $b = \sum_j X_j'V_j^{-1}y_j$, $V_j = \sigma^2_e I + Z_j\Omega_u Z_j'$ (so $(\beta, u)$ is drawn as one block).
 \item $u_j \mid \beta, \Omega_u, \sigma^2_e \sim \mathrm{N}(P_j^{-1} \sigma^{-2}_e Z_j'(y_j - X_j\beta),\; P_j^{-1})$, $P_j = \Omega_u^{-1} + \sigma^{-2}_e Z_j'Z_j$.
 \item $\Omega_u \mid u \sim \mathrm{IW}\big(J - {{ q }} - 1,\; \sum_j u_j u_j'\big)$ (flat prior).
 \item $1/\sigma^2_e \sim \Gamma(0.001 + N/2,\; 0.001 + \tfrac12\sum_{ij} e_{ij}^2)$.

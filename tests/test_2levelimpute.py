@@ -7,10 +7,9 @@ bench/references/worked_example_lme4.R.  The issue's criteria: every pooled
 fixed effect within 2.5 pooled SEs of the ML estimate, and no pooled SE below
 the complete-data SE (imputation cannot create information), the latter up
 to Monte Carlo error: each MOI fit's posterior sd carries a relative error of
-about 1/sqrt(2 ESS), which for the slowly mixing intercept of a random-intercept
-model (ESS ~250 per 5000 iterations) is ~4%, while the pooled SE of a term with
-little missing information sits only ~1% above the complete-data SE.  So:
-pooled SE >= ML SE - 3 MCSE(pooled SE).
+about 1/sqrt(2 ESS), ~1% for 5000 nearly independent draws, as large as the
+~1% by which the pooled SE of a term with little missing information exceeds
+the complete-data SE.  So: pooled SE >= ML SE - 3 MCSE(pooled SE).
 """
 import json
 import zipfile

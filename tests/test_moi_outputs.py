@@ -97,3 +97,15 @@ def test_normal_two_level_equals_rs_with_cons():
                   opts)["ModelResults"].set_index("term")
     assert abs(a.loc["sigma2_u", "mean"] - b.loc["omega_u(cons,cons)", "mean"]) < \
         4 * np.hypot(a.loc["sigma2_u", "mcse"], b.loc["omega_u(cons,cons)", "mcse"])
+
+
+@pytest.mark.parametrize("template, extra", [("2LevelMod", {"D": "Normal"}), ("2LevelRS", {"z": "cons,standlrt"})])
+def test_fixed_effects_mix_as_one_block_with_the_random_effects(template, extra):
+    # beta is drawn with u integrated out (cpp/statjr/twolevel.hpp).  Drawn
+    # given u, the intercept's ESS on these data was about 5% of the draws
+    # (750 of 15000); as one block it is close to the number of draws.
+    inv = {"y": "normexam", "L2ID": "school", "x": "cons,standlrt,girl", **extra}
+    opts = {"burnin": 500, "iterations": 3000, "nchains": 2, "seed": 3, "diagnostics": False}
+    table = RunStatJR(template, "tutorial", inv, opts)["ModelResults"].set_index("term")
+    for term in ("cons", "standlrt", "girl"):
+        assert table.loc[term, "ess"] > 0.5 * 6000, (term, table.loc[term, "ess"])

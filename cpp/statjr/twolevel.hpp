@@ -34,7 +34,8 @@ struct Moments {
 // e_ij ~ N(0, sigma2).  Priors: flat on beta; inverse-Wishart(nu, Psi) on
 // Omega (nu = -(q + 1), Psi = 0 is the flat prior the templates use; for
 // q = 1, nu = Psi = 0.002 would be the Gamma(0.001, 0.001) prior on the
-// precision that MLwiN uses); Gamma(a, b) on 1/sigma2.  Every step is Gibbs.
+// precision that MLwiN uses); Gamma(a, b) on 1/sigma2.  Every step is Gibbs:
+// (beta, u) as one block (beta marginally, then u), then the variances.
 //
 // Every step needs only cross-products formed once before the chain: X'X,
 // X'y, y'y and, per unit, X_j'Z_j, Z_j'Z_j and Z_j'y_j.  An iteration so
@@ -49,7 +50,7 @@ struct NormalRandomCoefficients {
     double nu = 0.0, a0 = 0.001, b0 = 0.001;
     double yty = 0.0;
     Vec psi, xtx, xty, ztx, ztz, zty, beta, u, omega, omega_inv;
-    Vec prec, lin, draw;  // work
+    Vec prec, lin, draw, mj, wj;  // work
     double sigma2 = 1.0;
 
     void init(const double *y_, const double *X_, const double *Z_, const std::int32_t *start_,
@@ -58,7 +59,7 @@ struct NormalRandomCoefficients {
         nu = nu_; psi = psi_;
         beta.assign(K, 0.0); u.assign(std::size_t(J) * q, 0.0);
         prec.assign(std::max(K, q) * std::max(K, q), 0.0); lin.assign(std::max(K, q), 0.0);
-        draw.assign(q, 0.0);
+        draw.assign(q, 0.0); mj.assign(q * q, 0.0); wj.assign(std::size_t(K + 1) * q, 0.0);
         set_data(y_, X_, Z_);
         // Start at OLS ignoring the random effects, residual variance split.
         Vec p = xtx, l = xty;
@@ -104,17 +105,45 @@ struct NormalRandomCoefficients {
         chol_inverse(l.data(), q, omega_inv.data());
     }
 
+    // beta with the random effects integrated out, then u given beta: a
+    // blocked draw of (beta, u).  Drawing beta given u instead makes the
+    // intercept and the mean of u trade places slowly (ESS of cons about
+    // 5% of the draws on the tutorial data; with this draw it is near the
+    // number of draws).  With V_j = sigma2 I + Z_j Omega Z_j' and
+    // M_j = sigma2 Omega^-1 + Z_j'Z_j (Woodbury),
+    //   sigma2 X_j'V_j^-1 X_j = X_j'X_j - X_j'Z_j M_j^-1 Z_j'X_j,
+    // and the same with y_j on the right, so the cross-products suffice.
     void draw_beta(Rng &rng) {
-        // X'(y - Zu) = X'y - sum_j X_j'Z_j u_j
         for (int a = 0; a < K; ++a) lin[a] = xty[a];
-        for (int j = 0; j < J; ++j)
-            for (int c = 0; c < q; ++c) {
-                const double uc = u[j * q + c];
-                const double *row = &ztx[(std::size_t(j) * q + c) * K];
-                for (int a = 0; a < K; ++a) lin[a] -= row[a] * uc;
+        for (int a = 0; a < K * K; ++a) prec[a] = xtx[a];
+        for (int j = 0; j < J; ++j) {
+            const double *zz = &ztz[std::size_t(j) * q * q];
+            for (int a = 0; a < q * q; ++a) mj[a] = sigma2 * omega_inv[a] + zz[a];
+            cholesky_or_throw(mj.data(), q, "sigma2 Omega^-1 + Z_j'Z_j");
+            // columns of L_j^-1 [Z_j'X_j | Z_j'y_j], stored column by column
+            for (int c = 0; c <= K; ++c) {
+                double *col = &wj[std::size_t(c) * q];
+                for (int a = 0; a < q; ++a)
+                    col[a] = c < K ? ztx[(std::size_t(j) * q + a) * K + c] : zty[j * q + a];
+                forward_solve(mj.data(), q, col);
             }
+            const double *wy = &wj[std::size_t(K) * q];
+            for (int a = 0; a < K; ++a) {
+                const double *wa = &wj[std::size_t(a) * q];
+                double t = 0.0;
+                for (int r = 0; r < q; ++r) t += wa[r] * wy[r];
+                lin[a] -= t;
+                for (int b = 0; b <= a; ++b) {
+                    const double *wb = &wj[std::size_t(b) * q];
+                    double v = 0.0;
+                    for (int r = 0; r < q; ++r) v += wa[r] * wb[r];
+                    prec[a * K + b] -= v;
+                    if (b != a) prec[b * K + a] -= v;
+                }
+            }
+        }
         for (int a = 0; a < K; ++a) lin[a] /= sigma2;
-        for (int a = 0; a < K * K; ++a) prec[a] = xtx[a] / sigma2;
+        for (int a = 0; a < K * K; ++a) prec[a] /= sigma2;
         draw_mvn_canonical(rng, prec.data(), lin.data(), K, beta.data());
     }
 
