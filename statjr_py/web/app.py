@@ -121,12 +121,17 @@ def _elapsed(s: Session) -> float:
 async def choose_dataset(request: Request) -> Response:
     sid, s = _session(request)
     form = await request.form()
+    _use_dataset(s, lambda: load_dataset(str(form.get("name", ""))))
+    return _back(sid)
+
+
+def _use_dataset(s, load) -> None:
+    """Make ``load()`` the session's dataset, or show its InputError."""
     try:
-        s.data = load_dataset(str(form.get("name", "")))
+        s.data = load()
         s.results = None
     except InputError as exc:
         s.message = str(exc)
-    return _back(sid)
 
 
 async def upload(request: Request) -> Response:
@@ -144,14 +149,14 @@ async def upload(request: Request) -> Response:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / (Path(item.filename).stem + suffix)
         path.write_bytes(content)
-        try:
+
+        def load() -> Dataset:
             data = load_dataset(str(path))
             if data.frame.empty or len(data.frame.columns) == 0:
                 raise InputError(f"dataset '{item.filename}': no rows or columns; check the file")
-            s.data = Dataset(Path(item.filename).stem, data.frame, item.filename)
-            s.results = None
-        except InputError as exc:
-            s.message = str(exc)
+            return Dataset(Path(item.filename).stem, data.frame, item.filename)
+
+        _use_dataset(s, load)
     return _back(sid)
 
 
