@@ -111,29 +111,25 @@ struct Model {
     const Vec &th2(int k) const { return thresholds[s.r1.size() + k]; }
 
     void init_latents() {
-        for (std::size_t k = 0; k < s.r1.size(); ++k) {
-            const Resp &x = s.r1[k];
+        init_block(s.r1, Y1, n, Q1, Z, 0);
+        init_block(s.r2, Y2, J, Q2, W, s.r1.size());
+    }
+    // Starting latents of one level's responses (rows x R values in Y, rows x
+    // q latents in L); a missing Normal value starts at the observed mean.
+    void init_block(const std::vector<Resp> &rs, const double *Y, long rows, int q, Vec &L,
+                    std::size_t th0) {
+        const std::size_t R = rs.size();
+        for (std::size_t k = 0; k < R; ++k) {
+            const Resp &x = rs[k];
             double sum = 0.0; long cnt = 0;
-            for (long i = 0; i < n; ++i) {
-                const double y = Y1[i * s.r1.size() + x.col];
-                for (int m = 0; m < ncoords(x); ++m) Z[i * Q1 + x.coord + m] = start_value(x, th1(k), y, m);
+            for (long i = 0; i < rows; ++i) {
+                const double y = Y[i * R + x.col];
+                for (int m = 0; m < ncoords(x); ++m) L[i * q + x.coord + m] = start_value(x, thresholds[th0 + k], y, m);
                 if (x.type == Normal && !std::isnan(y)) { sum += y; ++cnt; }
             }
             if (x.type == Normal)
-                for (long i = 0; i < n; ++i)
-                    if (std::isnan(Y1[i * s.r1.size() + x.col])) Z[i * Q1 + x.coord] = cnt ? sum / cnt : 0.0;
-        }
-        for (std::size_t k = 0; k < s.r2.size(); ++k) {
-            const Resp &x = s.r2[k];
-            double sum = 0.0; long cnt = 0;
-            for (int j = 0; j < J; ++j) {
-                const double y = Y2[std::size_t(j) * s.r2.size() + x.col];
-                for (int m = 0; m < ncoords(x); ++m) W[j * Q2 + x.coord + m] = start_value(x, th2(k), y, m);
-                if (x.type == Normal && !std::isnan(y)) { sum += y; ++cnt; }
-            }
-            if (x.type == Normal)
-                for (int j = 0; j < J; ++j)
-                    if (std::isnan(Y2[std::size_t(j) * s.r2.size() + x.col])) W[j * Q2 + x.coord] = cnt ? sum / cnt : 0.0;
+                for (long i = 0; i < rows; ++i)
+                    if (std::isnan(Y[i * R + x.col])) L[i * q + x.coord] = cnt ? sum / cnt : 0.0;
         }
     }
 
@@ -384,19 +380,9 @@ struct Model {
     // ------------------------------------------------------------- SMC steps
     // Start the value arrays from the data and the starting latents.
     void enable_values() {
-        const std::size_t R1 = s.r1.size(), R2 = s.r2.size();
-        V1.assign(n * R1, 0.0);
-        V2.assign(std::size_t(J) * R2 + 1, 0.0);
-        for (long i = 0; i < n; ++i)
-            for (std::size_t k = 0; k < R1; ++k) {
-                const double y = Y1[i * R1 + s.r1[k].col];
-                V1[i * R1 + s.r1[k].col] = std::isnan(y) ? read_back(s.r1[k], th1(k), &Z[i * Q1]) : y;
-            }
-        for (int j = 0; j < J; ++j)
-            for (std::size_t k = 0; k < R2; ++k) {
-                const double y = Y2[j * R2 + s.r2[k].col];
-                V2[j * R2 + s.r2[k].col] = std::isnan(y) ? read_back(s.r2[k], th2(k), &W[j * Q2]) : y;
-            }
+        V1.assign(n * s.r1.size(), 0.0);
+        V2.assign(std::size_t(J) * s.r2.size() + 1, 0.0);
+        current_values(V1.data(), V2.data());
     }
 
     // A missing value: each latent coordinate in turn is proposed from the
@@ -602,23 +588,30 @@ struct Model {
         if (smc) smc->record(row + k);
     }
 
+    // Every response's value, observed or read back from its latents:
+    // level 1 into v1 (n x R1), level 2 into v2 (J x R2).
+    void current_values(double *v1, double *v2) const {
+        const std::size_t R1 = s.r1.size(), R2 = s.r2.size();
+        for (long i = 0; i < n; ++i)
+            for (std::size_t k = 0; k < R1; ++k) {
+                const double y = Y1[i * R1 + s.r1[k].col];
+                v1[i * R1 + s.r1[k].col] = std::isnan(y) ? read_back(s.r1[k], th1(k), &Z[i * Q1]) : y;
+            }
+        for (int j = 0; j < J; ++j)
+            for (std::size_t k = 0; k < R2; ++k) {
+                const double y = Y2[j * R2 + s.r2[k].col];
+                v2[j * R2 + s.r2[k].col] = std::isnan(y) ? read_back(s.r2[k], th2(k), &W[j * Q2]) : y;
+            }
+    }
+
     // The completed data: level-1 values (n x R1) then level-2 values (J x R2);
     // observed cells are copied through unchanged.
     long completed(double *out, long nout) const {
         const std::size_t R1 = s.r1.size(), R2 = s.r2.size();
         const long need = long(n * R1 + J * R2) + (smc ? n : 0);
         if (nout < need) throw std::runtime_error("output buffer too small for the completed data");
-        for (long i = 0; i < n; ++i)
-            for (std::size_t k = 0; k < R1; ++k) {
-                const double y = Y1[i * R1 + s.r1[k].col];
-                out[i * R1 + s.r1[k].col] = std::isnan(y) ? read_back(s.r1[k], th1(k), &Z[i * Q1]) : y;
-            }
+        current_values(out, out + n * R1);
         double *o2 = out + n * R1;
-        for (int j = 0; j < J; ++j)
-            for (std::size_t k = 0; k < R2; ++k) {
-                const double y = Y2[j * R2 + s.r2[k].col];
-                o2[j * R2 + s.r2[k].col] = std::isnan(y) ? read_back(s.r2[k], th2(k), &W[j * Q2]) : y;
-            }
         if (smc)  // the outcome of the model of interest, after the responses
             for (long i = 0; i < n; ++i) o2[J * R2 + i] = smc->y[i];
         return need;
