@@ -114,12 +114,12 @@ def run_mcmc(tmpl: Template, job: Job) -> Results:
 
 
 def add_diagnostic_plots(results: Results, draws: np.ndarray, names: list[str],
-                         opts: EstOptions, prefix: str = "") -> None:
-    """One six-panel SVG per parameter, named ``<prefix><parameter>.svg``."""
+                         opts: EstOptions) -> None:
+    """One six-panel SVG per parameter, named ``<parameter>.svg``."""
     from .plots import six_panel_svg
 
     for k, name in enumerate(names):
-        results.add(f"{prefix}{name}.svg",
+        results.add(f"{name}.svg",
                     six_panel_svg(name, draws[:, :, k], opts.burnin + opts.thinning, opts.thinning),
                     "svg")
 

@@ -96,7 +96,6 @@ class Fit:
         """Ask a fresh sampler of this model something (e.g. the deviance at the mean)."""
         from .run import Sampler
 
-    
         sampler = Sampler(self.module, self.spec.arrays, 0)
         try:
             return sampler.call(what, nout, data)
