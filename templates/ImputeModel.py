@@ -189,9 +189,10 @@ others{% if two_level and not conditional %}, with $\mathbf{u}_j$ integrated out
 {% if coords2 %}\item Level-2 latents and missing values from their conditionals under $\Omega_u$ given $\mathbf{u}_j$.
 \item $\gamma$: generalised least squares of $\mathbf{w}_j - \Omega_{vu}\Omega_{uu}^{-1}\mathbf{u}_j$ on $X_{2j}$.
 {% endif %}{% endif %}
-\item $\Omega_e${% if two_level %}, $\Omega_u${% endif %}: inverse-Wishart draws when no variance is fixed; otherwise a
-random-walk Metropolis step per free element using only the $q\times q$ cross-product of residuals (Browne 2006),
-scales tuned in the first half of the first {{ impute1st }} iterations.
+\item $\Omega_e${% if two_level %}, $\Omega_u${% endif %} (flat priors on their free elements): inverse-Wishart draws when no variance
+is fixed; otherwise random-walk Metropolis on the free correlations among the fixed-variance coordinates, against
+their marginal (Browne 2006), then an exact inverse-Wishart and matrix-normal draw of the free block given them,
+all from the $q\times q$ cross-product of residuals; scales tuned in the first half of the first {{ impute1st }} iterations.
 \item Ordered thresholds: Cowles (1996) Metropolis with the latent integrated out.
 \end{enumerate}
 """
