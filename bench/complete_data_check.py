@@ -29,8 +29,7 @@ def one(task: tuple) -> list:
 
     scenario, r, schools = task
     logging.getLogger("statjr_py").setLevel(logging.ERROR)
-    index = list(cov.SCENARIOS).index(scenario)
-    f, truth, xs = cov.simulate(20261125 + 1000 * index + r, scenario, J=schools, missing=1e-9)
+    f, truth, xs = cov.simulate(cov.replication_seed(scenario, r), scenario, J=schools, missing=1e-9)
     slope = cov.SCENARIOS[scenario][2]
     template, inv = (("2LevelRS", {"y": "y", "L2ID": "school", "x": ",".join(xs), "z": "cons,x"}) if slope
                      else ("2LevelMod", {"y": "y", "L2ID": "school", "D": "Normal", "x": ",".join(xs)}))

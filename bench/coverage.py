@@ -54,6 +54,15 @@ SCENARIOS = {
 }
 
 
+FIRST_SEED = 20261125
+
+
+def replication_seed(scenario: str, rep: int, first: int = FIRST_SEED) -> int:
+    """The seed of one replication: it depends on the scenario, not on the order asked,
+    so reruns (and bench/complete_data_check.py, bench/peer) see the same data."""
+    return first + 1000 * list(SCENARIOS).index(scenario) + rep
+
+
 def simulate(seed: int, scenario: str, J: int = 50, nj: int = 20, missing: float = 0.3) -> tuple:
     """(data with missing values, true MOI parameters, MOI explanatory variables)."""
     var, mech, slope = SCENARIOS[scenario]
@@ -226,7 +235,7 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=200)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--scenarios", default=",".join(SCENARIOS))
-    p.add_argument("--seed", type=int, default=20261125, help="first replication seed")
+    p.add_argument("--seed", type=int, default=FIRST_SEED, help="first replication seed")
     p.add_argument("--m", type=int, default=5, help="imputations")
     p.add_argument("--first", type=int, default=500, help="impute1st")
     p.add_argument("--every", type=int, default=100, help="imputeevery")
@@ -244,8 +253,7 @@ def main(argv=None) -> int:
         return 0
     settings = {"m": args.m, "first": args.first, "every": args.every, "burnin": args.burnin,
                 "iters": args.iters, "smc": args.smc, "schools": args.schools}
-    # seeds depend on the scenario, not on the order asked: reruns see the same data
-    tasks = [(s, r, args.seed + 1000 * list(SCENARIOS).index(s) + r, settings)
+    tasks = [(s, r, replication_seed(s, r, args.seed), settings)
              for s in args.scenarios.split(",") for r in range(args.reps)]
     t0 = time.time()
     rows = []

@@ -27,10 +27,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     var = cov.SCENARIOS[args.scenario][0]
-    index = list(cov.SCENARIOS).index(args.scenario)
     parts = []
     for r in range(args.reps):
-        seed = 20261125 + 1000 * index + r  # bench/coverage.py's seeds
+        seed = cov.replication_seed(args.scenario, r)
         frame, _, _ = cov.simulate(seed, args.scenario, J=args.schools)
         full, _, _ = cov.simulate(seed, args.scenario, J=args.schools, missing=1e-9)
         frame[f"{var}_complete"] = full[var]
