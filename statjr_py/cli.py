@@ -72,12 +72,10 @@ def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive:
     data = load_dataset(dataset)
     columns = list(map(str, data.frame.columns))
     invars = dict(invars)
-    while True:
-        # Questions with defaults are not asked here (the defaults show in the
-        # input string); the web interface offers them, as TREE does.
-        answers, question = next_question(template.inputs, invars, columns, data.frame)
-        if question is None:
-            return invars
+    # Questions with defaults are not asked here (the defaults show in the
+    # input string); the web interface offers them, as TREE does.
+    answers, question = next_question(template.inputs, invars, columns, data.frame)
+    while question is not None:
         if not interactive:
             raise InputError(
                 f"input '{question.key}' is missing ({question.text}); add it to --invars "
@@ -96,7 +94,7 @@ def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive:
             reply = default
         trial = {**invars, question.key: reply}
         try:
-            answers, _ = next_question(template.inputs, trial, columns, data.frame)
+            answers, question = next_question(template.inputs, trial, columns, data.frame)
         except InputError as exc:
             print(f"  {exc}", file=sys.stderr)
             continue
@@ -104,6 +102,7 @@ def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive:
         print(f"Current input string: {answers.input_string()}", file=sys.stderr)
         print("Command: " + _command(template.name, str(dataset), dict(answers.strings),
                                      estoptions), file=sys.stderr)
+    return invars
 
 
 def _cmd_list(args) -> int:
