@@ -59,7 +59,8 @@ class ProgressBar:
         self.stream.flush()
 
 
-def _command(template: str, dataset: str, invars: dict, estoptions: dict) -> str:
+def command_text(template: str, dataset: str, invars: dict, estoptions: dict) -> str:
+    """The Python call that reruns this job, as TREE's Command pane shows it."""
     return (f"RunStatJR(template={template!r}, dataset={dataset!r}, invars={invars!r}, "
             f"estoptions={estoptions!r})")
 
@@ -100,7 +101,7 @@ def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive:
             continue
         invars = trial
         print(f"Current input string: {answers.input_string()}", file=sys.stderr)
-        print("Command: " + _command(template.name, str(dataset), dict(answers.strings),
+        print("Command: " + command_text(template.name, str(dataset), dict(answers.strings),
                                      estoptions), file=sys.stderr)
     return invars
 

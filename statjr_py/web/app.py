@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..cli import parse_mapping
+from ..cli import command_text, parse_mapping
 from ..datasets import Dataset, bundled_names, load_dataset
 from ..errors import CompileError, InputError, SamplerError
 from ..inputs import next_question
@@ -80,20 +80,16 @@ def _walk(s: Session):
                                ask_defaults=True)
 
 
-def _command(s: Session, strings: dict) -> str:
-    name = s.data.source or s.data.name
-    return (f"RunStatJR(template={s.template!r}, dataset={name!r}, invars={strings!r}, "
-            "estoptions={})")
-
-
 async def index(request: Request) -> Response:
     sid, s = _session(request)
     answered, question, desc = [], None, None
     strings: dict = {}
+    input_string = "{}"
     if s.template:
         try:
             tmpl, (answers, question) = _walk(s)
             strings = dict(answers.strings)
+            input_string = answers.input_string()
             answered = [(k, answers.questions[k].text, v) for k, v in strings.items()]
             desc = question.describe() if question else None
         except InputError as exc:
@@ -102,8 +98,9 @@ async def index(request: Request) -> Response:
     html = _PAGES.get_template("page.html").render(
         s=s, datasets=bundled_names(), templates=sorted(templates().items(), key=lambda kv: kv[0].lower()),
         answered=answered, question=desc, strings=strings,
-        input_string="{" + ", ".join(f"{k!r}: {v!r}" for k, v in strings.items()) + "}",
-        command=_command(s, strings) if s.template else "", outputs=outputs,
+        input_string=input_string,
+        command=(command_text(s.template, s.data.source or s.data.name, strings, {})
+                 if s.template else ""), outputs=outputs,
         columns=list(map(str, s.data.frame.columns)) if s.data is not None else [],
         elapsed=_elapsed(s))
     s.message = None
