@@ -38,6 +38,17 @@ def wait_for_run(client, polls=120, every=0.5):
     return st
 
 
+def test_a_bad_answer_keeps_the_old_one_and_names_are_escaped():
+    client = TestClient(create_app())
+    client.post("/template", data={"name": "1LevelMod"})
+    client.post("/answer", data={"key": "y", "kind": "variable", "value": "normexam"})
+    page = client.post("/answer", data={"key": "y", "kind": "variable", "value": "nosuchvariable"}).text
+    assert "nosuchvariable" in page  # the message names the bad value
+    assert "&#39;y&#39;: &#39;normexam&#39;" in page.split('id="input-string"')[1].split("</pre>")[0]
+    missing = client.get("/output/<script>alert(1)</script>")
+    assert missing.status_code == 404 and "<script>" not in missing.text
+
+
 def test_routes_without_a_browser():
     client = TestClient(create_app())
     page = client.get("/")

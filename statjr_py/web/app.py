@@ -9,7 +9,7 @@ the page; the server keeps running.
 """
 from __future__ import annotations
 
-import io
+import html
 import logging
 import secrets
 import tempfile
@@ -162,7 +162,8 @@ async def view_dataset(request: Request) -> Response:
     frame = s.data.frame
     head = frame.head(200).to_html(classes="data", index=False, na_rep=".")
     summary = frame.describe().T.assign(missing=frame.isna().sum()).to_html(classes="data", float_format="%.4g")
-    return HTMLResponse(f"<html><head><title>{s.data.name}</title></head><body><h2>{s.data.name}: "
+    name = html.escape(s.data.name)
+    return HTMLResponse(f"<html><head><title>{name}</title></head><body><h2>{name}: "
                         f"{len(frame)} rows</h2><h3>Summary</h3>{summary}<h3>First rows</h3>{head}</body></html>")
 
 
@@ -192,14 +193,19 @@ async def answer(request: Request) -> Response:
         value = ",".join(v + (".cat" if v in cats else "") for v in form.getlist("value"))
     else:
         value = str(form.get("value", ""))
-    trial = {**s.answers, key: value}
+    _try_answers(s, {**s.answers, key: value})
+    return _back(sid)
+
+
+def _try_answers(s: Session, answers: dict) -> None:
+    """Take ``answers`` if the template accepts them; otherwise keep the old ones and say why."""
+    old = s.answers
+    s.answers = answers
     try:
-        s.answers = trial
         _walk(s)
     except InputError as exc:
-        s.answers.pop(key, None)
+        s.answers = old
         s.message = str(exc)
-    return _back(sid)
 
 
 async def remove(request: Request) -> Response:
@@ -221,13 +227,12 @@ async def remove(request: Request) -> Response:
 async def set_inputs(request: Request) -> Response:
     sid, s = _session(request)
     form = await request.form()
-    old = dict(s.answers)
     try:
-        s.answers = {k: v for k, v in parse_mapping(str(form.get("text", "")), "invars").items()}
-        _walk(s)
+        answers = dict(parse_mapping(str(form.get("text", "")), "invars"))
     except InputError as exc:
-        s.answers = old
         s.message = str(exc)
+        return _back(sid)
+    _try_answers(s, answers)
     return _back(sid)
 
 
@@ -264,7 +269,7 @@ async def output(request: Request) -> Response:
     _, s = _session(request)
     name = request.path_params["name"]
     if not s.results or name not in s.results:
-        return HTMLResponse(f"<p>No output called {name!r}.</p>", status_code=404)
+        return HTMLResponse(f"<p>No output called {html.escape(repr(name))}.</p>", status_code=404)
     obj, kind = s.results[name], s.results.kind(name)
     if kind == "svg":
         return Response(obj, media_type="image/svg+xml")
@@ -273,22 +278,20 @@ async def output(request: Request) -> Response:
         note = "" if kind == "table" else f"<p>First 200 of {len(obj)} rows.</p>"
         body = note + frame.to_html(classes="data", index=False, na_rep=".", float_format="%.4g")
     else:
-        import html
         body = f"<pre>{html.escape(str(obj))}</pre>"
-    return HTMLResponse(f"<html><head><title>{name}</title><style>table.data{{border-collapse:collapse;"
+    title = html.escape(name)
+    return HTMLResponse(f"<html><head><title>{title}</title><style>table.data{{border-collapse:collapse;"
                         f"font:13px sans-serif}}table.data td,table.data th{{border:1px solid #ccc;"
-                        f"padding:2px 6px}}</style></head><body><h3>{name}</h3>{body}</body></html>")
+                        f"padding:2px 6px}}</style></head><body><h3>{title}</h3>{body}</body></html>")
 
 
 async def download(request: Request) -> Response:
     _, s = _session(request)
     if not s.results:
         return HTMLResponse("<p>Nothing to download yet: run a template first.</p>", status_code=404)
-    buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
-        path = s.results.to_zip(Path(tmp) / "results.zip")
-        buf.write(path.read_bytes())
-    return Response(buf.getvalue(), media_type="application/zip",
+        content = s.results.to_zip(Path(tmp) / "results.zip").read_bytes()
+    return Response(content, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{s.template}_results.zip"'})
 
 
