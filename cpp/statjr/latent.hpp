@@ -42,6 +42,13 @@ inline double start_value(const Resp &x, const Vec &th, double y, int m) {
     }
 }
 
+// The latent interval (lo, hi] of category c of an Ordered response with
+// thresholds th: category 0 is below th[0], the last above th[ncat - 2].
+struct Interval { double lo, hi; };
+inline Interval ordered_interval(const Vec &th, int ncat, int c) {
+    return {c > 0 ? th[c - 1] : -INF, c < ncat - 1 ? th[c] : INF};
+}
+
 // Draw coordinate k of residual vector res (length q) from its
 // conditional given the others under precision p, so that
 // base + res[k] lies in (lo, hi).
@@ -74,13 +81,8 @@ inline void draw_response(Rng &rng, const Resp &x, const Vec &th, double y, doub
         return;
     }
     if (x.type == Ordered) {
-        double lo = -INF, hi = INF;
-        if (!miss) {
-            const int c = int(y);
-            if (c > 0) lo = th[c - 1];
-            if (c < x.ncat - 1) hi = th[c];
-        }
-        z[x.coord] = draw_conditional(rng, p, q, res, at, base[x.coord], lo, hi);
+        const Interval b = miss ? Interval{-INF, INF} : ordered_interval(th, x.ncat, int(y));
+        z[x.coord] = draw_conditional(rng, p, q, res, at, base[x.coord], b.lo, b.hi);
         return;
     }
     // Unordered: one coordinate at a time, bounds from the others' current values.
@@ -150,20 +152,17 @@ void cowles(Rng &rng, Vec &th, Tuner &tuner, int ncat, bool adapt, Rows rows) {
     }
     double diff = logq;
     rows([&](double y, double mean, double csd, double *) {
-        const int cat = int(y);
-        const double lo_o = cat > 0 ? th[cat - 1] : -INF, hi_o = cat < ncat - 1 ? th[cat] : INF;
-        const double lo_n = cat > 0 ? prop[cat - 1] : -INF, hi_n = cat < ncat - 1 ? prop[cat] : INF;
-        diff += log_interval((lo_n - mean) / csd, (hi_n - mean) / csd)
-              - log_interval((lo_o - mean) / csd, (hi_o - mean) / csd);
+        const Interval o = ordered_interval(th, ncat, int(y)), n = ordered_interval(prop, ncat, int(y));
+        diff += log_interval((n.lo - mean) / csd, (n.hi - mean) / csd)
+              - log_interval((o.lo - mean) / csd, (o.hi - mean) / csd);
     });
     const bool ok = std::log(rng.uniform()) < diff;
     tuner.note(ok, adapt);
     if (!ok) return;
     th = prop;
     rows([&](double y, double mean, double csd, double *z) {
-        const int cat = int(y);
-        const double lo = cat > 0 ? th[cat - 1] : -INF, hi = cat < ncat - 1 ? th[cat] : INF;
-        *z = truncated_normal(rng, mean, csd, lo, hi);
+        const Interval b = ordered_interval(th, ncat, int(y));
+        *z = truncated_normal(rng, mean, csd, b.lo, b.hi);
     });
 }
 
