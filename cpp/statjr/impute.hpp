@@ -396,14 +396,17 @@ struct Model {
     template <class Loglik>
     void smc_coordinates(const Resp &x, const Vec &th, double *z, const double *base, const double *p,
                          int q, double *res, int at, double *value, Loglik loglik) {
+        double current = 0.0;  // loglik() at the current value, once it is needed
+        bool known = false;
         for (int m = 0; m < ncoords(x); ++m) {
             const double saved = z[x.coord + m], saved_res = res[at + m];
             z[x.coord + m] = draw_conditional(rng, p, q, res, at + m, base[x.coord + m], -INF, INF);
             const double old = *value, now = read_back(x, th, z);
             if (now == old && x.type != Normal) continue;
-            const double before = loglik();
+            if (!known) { current = loglik(); known = true; }
             *value = now;
-            if (std::log(rng.uniform()) < loglik() - before) continue;
+            const double proposed = loglik();
+            if (std::log(rng.uniform()) < proposed - current) { current = proposed; continue; }
             *value = old;
             z[x.coord + m] = saved;
             res[at + m] = saved_res;
