@@ -6,8 +6,9 @@
 // ziggurat method (Marsaglia & Tsang 2000, "The ziggurat method for
 // generating random variables", J. Statistical Software 5(8)) in the form of
 // Doornik (2005, "An improved ziggurat method to generate normal random
-// samples"): 128 strips, an independent uniform for the value, so the
-// ~99% fast path costs one 64-bit draw and a multiply.
+// samples"): 128 strips, the strip and the value taken from disjoint bits of
+// one 64-bit draw (Doornik's point: the value must not reuse the strip's
+// bits), so the ~99% fast path costs one draw and a multiply.
 #pragma once
 #include <cstdint>
 #include <cmath>
