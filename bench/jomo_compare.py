@@ -76,6 +76,26 @@ cat("JSON:", jsonlite::toJSON(list(
 """
 
 
+def rscript(code: str, *args: str) -> dict | None:
+    """Run R code; its JSON answer and the peak memory of the R process (MB)."""
+    if not shutil.which("Rscript"):
+        print("  (Rscript not found: install r-base-core r-cran-jomo to compare with jomo)")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "bench.R"
+        script.write_text(code)
+        timer = ["/usr/bin/time", "-f", "MAXRSS %M"] if Path("/usr/bin/time").exists() else []
+        proc = subprocess.run([*timer, "Rscript", str(script), *args], capture_output=True, text=True)
+    if proc.returncode != 0 or "JSON:" not in proc.stdout:
+        print("  R failed:", proc.stderr[-2000:])
+        return None
+    out = json.loads(proc.stdout.split("JSON:", 1)[1])
+    for line in proc.stderr.splitlines():
+        if line.startswith("MAXRSS"):
+            out["peak_mb"] = int(line.split()[1]) / 1024
+    return out
+
+
 def ours(frame: pd.DataFrame, nburn: int, nimp: int, every: int) -> tuple[dict, dict, float]:
     inv = {**INVARS, "numimpute": str(nimp), "impute1st": str(nburn), "imputeevery": str(every)}
     RunStatJR("ImputeModel", frame, {**inv, "numimpute": "1", "impute1st": "5"},
@@ -111,14 +131,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "tutmiss.csv"
         frame.to_csv(csv, index=False)
-        script = Path(tmp) / "jomo.R"
-        script.write_text(R_SCRIPT)
-        proc = subprocess.run(["Rscript", str(script), str(csv), str(args.iterations), str(args.nimp),
-                               str(args.every)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        print("jomo failed:\n" + proc.stderr)
+        jomo = rscript(R_SCRIPT, str(csv), str(args.iterations), str(args.nimp), str(args.every))
+    if jomo is None:  # rscript has printed R's error
         return 1
-    jomo = json.loads(proc.stdout.split("JSON:", 1)[1])  # jomo prints its own notes first
     print(f"jomo {jomo['version']} ({jomo['r']}): MCMCchain {jomo['time_chain']:.2f} s, "
           f"imputation run {jomo['time_impute']:.2f} s")
     print(f"\n{'parameter':36s} {'statjr-py':>18s} {'jomo':>18s} {'diff/sd':>8s}")

@@ -14,7 +14,6 @@ machines only ratios measured in the same run mean anything.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -30,7 +29,7 @@ from statjr_py import RunStatJR, load_dataset
 from statjr_py.examples import WORKED_IMPUTATION
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jomo_compare import R_JOMO_DATA  # noqa: E402  (the same data for jomo in both)
+from jomo_compare import R_JOMO_DATA, rscript  # noqa: E402  (the same data and R runner in both)
 
 HERE = Path(__file__).resolve().parent
 IMPUTE = WORKED_IMPUTATION  # the seed's imputation model
@@ -67,26 +66,6 @@ t0 <- proc.time()[["elapsed"]]
 imp <- jomo(Y = Y, X = X, clus = d$school, nburn = nburn, nbetween = nbetween, nimp = 2, output = 0)
 cat("JSON:", sprintf('{"jomo": %.4f}', proc.time()[["elapsed"]] - t0))
 """
-
-
-def rscript(code: str, *args: str) -> dict | None:
-    """Run R code; its JSON answer and the peak memory of the R process (MB)."""
-    if not shutil.which("Rscript"):
-        print("  (Rscript not found: install r-base-core r-cran-jomo to compare with jomo)")
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "bench.R"
-        script.write_text(code)
-        proc = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", "Rscript", str(script), *args],
-                              capture_output=True, text=True)
-    if proc.returncode != 0 or "JSON:" not in proc.stdout:
-        print("  R failed:", proc.stderr[-2000:])
-        return None
-    out = json.loads(proc.stdout.split("JSON:", 1)[1])
-    for line in proc.stderr.splitlines():
-        if line.startswith("MAXRSS"):
-            out["peak_mb"] = int(line.split()[1]) / 1024
-    return out
 
 
 def timed(fn, repeat: int = 3) -> float:
