@@ -89,7 +89,8 @@ class TwoLevelImpute(Template):
         if slope:
             ask(VariableList("z", "Variables with random coefficients at level 2 in the MOI:",
                              help="cons for the intercept, plus the variables whose slopes vary."))
-        get_template("ImputeModel").imputation_questions(ask, two)
+        # at least 2 imputations: Rubin's rules need the between-imputation variance
+        get_template("ImputeModel").imputation_questions(ask, two, min_imputations=2)
         smc = ask(YesNo("smc", "Impute compatibly with the model of interest (SMC)?", default=False,
                         help="Yes: the MOI is fitted inside the imputation model and missing covariates "
                              "are imputed compatibly with it (its random slopes and category effects); "

@@ -42,10 +42,11 @@ SMC_WARMUP = 100
 TYPE_CODE = {t: i for i, t in enumerate(TYPES)}
 
 
-def imputation_questions(ask, two_level: bool) -> None:
+def imputation_questions(ask, two_level: bool, min_imputations: int = 1) -> None:
     """ImputeModel's questions after numlevs/L2ID, in the seed's order and keys.
 
-    2LevelImpute asks the same questions after its MOI questions.
+    2LevelImpute asks the same questions after its MOI questions, with
+    ``min_imputations`` 2: Rubin's rules need a between-imputation variance.
     """
     y1 = ask(VariableList("yimp1", "What responses are at level 1?", allow_cat=False,
                           help="Every level-1 variable with missing values, plus complete ones you "
@@ -76,7 +77,7 @@ def imputation_questions(ask, two_level: bool) -> None:
                   help="Yes: the conditional algorithm, drawing level-1 latents given the level-2 "
                        "random effects (faster). No: the marginal variant, drawing them with the "
                        "random effects integrated out. Both target the same posterior."))
-    ask(Integer("numimpute", "Number of imputed data sets:", minimum=1,
+    ask(Integer("numimpute", "Number of imputed data sets:", minimum=min_imputations,
                 help="How many completed datasets to produce (5 to 20 is usual)."))
     ask(Integer("impute1st", "Number of iterations before first imputation:", minimum=1,
                 help="Burn-in included: the first dataset is taken at this iteration."))
@@ -197,9 +198,9 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
 \end{enumerate}
 """
 
-    def imputation_questions(self, ask, two_level: bool) -> None:
+    def imputation_questions(self, ask, two_level: bool, min_imputations: int = 1) -> None:
         """The imputation-model questions, for super-templates (2LevelImpute)."""
-        imputation_questions(ask, two_level)
+        imputation_questions(ask, two_level, min_imputations)
 
     def inputs(self, ask):
         two = ask(YesNo("numlevs", "Do either the model of interest (MOI) and/or imputation have two levels?",

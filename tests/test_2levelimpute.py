@@ -156,6 +156,7 @@ def test_random_slope_moi(tutmiss):
     ({"MOIdist": "Binomial", "y": "girlmiss"}, "random slopes are fitted for Normal"),
     ({"numimpute": "four"}, "'numimpute' = 'four': not a number"),
     ({"numimpute": "0"}, "'numimpute' = '0'"),
+    ({"numimpute": "1"}, "'numimpute' = '1': must be at least 2"),
     ({"L2ID": "schol"}, "did you mean 'school'"),
     ({"ncatsschgendmiss": "2"}, "'schgendmiss' .*has codes 0, 1, 2; code its categories 0, 1, ..., 1"),
     ({"MOIdist": "Gamma"}, "choose one of 'Normal', 'Binomial', 'Poisson'"),
