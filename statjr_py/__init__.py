@@ -4,7 +4,8 @@ The public API is what ``__all__`` lists; everything else may change.
 """
 __version__ = "0.1.0"
 
-from .errors import CompileError, InputError, SamplerError  # noqa: E402
+from .errors import (CompileError, ConvergenceWarning, DataWarning, InputError,  # noqa: E402
+                     SamplerError)
 from .inputs import (L2ID, Float, Integer, Question, Text, Var, Variable,  # noqa: E402
                      VariableList, YesNo)
 from .results import Results  # noqa: E402
@@ -16,7 +17,7 @@ from .datasets import load_dataset  # noqa: E402
 
 __all__ = [
     "RunStatJR", "Results", "EstOptions",
-    "InputError", "CompileError", "SamplerError",
+    "InputError", "CompileError", "SamplerError", "DataWarning", "ConvergenceWarning",
     "Template", "ModelSpec", "Fit",
     "Question", "Text", "Integer", "Float", "YesNo", "Variable", "VariableList", "L2ID", "Var",
     "templates", "get_template", "load_dataset",

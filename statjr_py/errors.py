@@ -1,4 +1,4 @@
-"""The two exceptions a user can meet.
+"""The exceptions and warnings a user can meet.
 
 Every mistake a caller can make surfaces as :class:`InputError`, whose message
 names the input, the value and the fix; every failure of the C++ toolchain
@@ -67,4 +67,27 @@ class SamplerError(RuntimeError):
 
     Raised with the C++ side's own explanation (for example a covariance
     matrix that stopped being positive definite), never as a crash.
+    """
+
+
+class StatJRWarning(UserWarning):
+    """Base class of statjr-py's warnings, so one filter can catch them all."""
+
+
+class DataWarning(StatJRWarning):
+    """Something about the data that the run went on with but the user should know.
+
+    Examples: a level-2 value that is not constant within its unit, a
+    Binomial term that is perfectly or quasi-separated, a column renamed so
+    that Stata can hold it.  Raised with :func:`warnings.warn`, so Jupyter
+    shows it and ``warnings.filterwarnings("error", category=DataWarning)``
+    turns it into an error.
+    """
+
+
+class ConvergenceWarning(StatJRWarning):
+    """An MCMC run whose chains show no sign of having converged.
+
+    Raised with :func:`warnings.warn` naming the worst parameter, its R-hat
+    and effective sample size, and what to change.
     """
