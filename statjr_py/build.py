@@ -14,6 +14,7 @@ on Python threads in parallel.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -26,6 +27,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +35,12 @@ import cffi
 from cffi.recompiler import make_c_source
 
 from . import __version__
-from .errors import CompileError
+from .errors import CompileError, InputError
+
+try:  # POSIX; elsewhere the cache works without the cross-process lock
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
 from .paths import bundled
 
 log = logging.getLogger("statjr_py.build")
@@ -43,7 +50,8 @@ CDEF = """
 void *sjr_create(const void *const *arrays, const int64_t *lengths, uint64_t seed,
                  char *err, int errlen);
 int sjr_nparams(void);
-long sjr_sample(void *p, long niter, long thin, int adapt, double *out);
+long sjr_sample(void *p, long niter, long thin, int adapt, double *out,
+                const volatile int32_t *cancel);
 long sjr_call(void *p, const char *what, const double *in, long nin, double *out, long nout);
 const char *sjr_error(void *p);
 void sjr_free(void *p);
@@ -54,6 +62,7 @@ CXXFLAGS = ["-O2", "-std=c++17", "-fPIC", "-Wall", "-Wno-unused-function",
 
 _lock = threading.Lock()
 _loaded: dict[str, object] = {}
+_building: dict[str, threading.Lock] = {}
 _stats = {"compiles": 0}
 
 
@@ -63,15 +72,67 @@ def compile_count() -> int:
 
 
 def cache_dir() -> Path:
-    """The compile cache: ``STATJR_CACHE`` or the user's cache folder."""
+    """The compile cache: ``STATJR_CACHE`` or the user's cache folder.
+
+    Raises
+    ------
+    InputError
+        When the folder cannot be created or written (a file of that name, a
+        read-only place), naming the setting to change.
+    """
     env = os.environ.get("STATJR_CACHE")
     if env:
         path = Path(env)
+        what = f"STATJR_CACHE = {env!r}"
     else:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         path = Path(base) / "statjr-py"
-    path.mkdir(parents=True, exist_ok=True)
+        what = f"the compile cache {str(path)!r}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"{what}: cannot be used as the compile cache ({exc.strerror or exc}); "
+                         "set STATJR_CACHE to a folder you can write to") from None
     return path
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """An exclusive lock shared by every process using this cache (POSIX flock).
+
+    Two processes that need the same model at once then compile it once: the
+    second waits, finds the finished entry and loads it.
+    """
+    with open(path, "a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+#: Temporary build folders older than this are left by killed compiles.
+STALE_SECONDS = 24 * 3600
+
+
+def _remove_stale(root: Path, name: str) -> None:
+    """Remove what killed compiles left: this model's build folders (we hold
+    its lock, so nobody else is using them) and any build folder a day old."""
+    now = time.time()
+    for entry in root.glob("_sjr_*.*"):
+        if not entry.is_dir() or entry.is_symlink():
+            continue
+        try:
+            stale = entry.name.startswith(name + ".") or now - entry.stat().st_mtime > STALE_SECONDS
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _compiler() -> str:
@@ -154,7 +215,8 @@ def _compile(name: str, source: str, root: Path, so: Path, meta: Path) -> None:
             kept.write_text(source)
             raise CompileError(f"the generated C++ for {name} did not compile",
                                output=proc.stdout + proc.stderr, source_path=str(kept))
-        _stats["compiles"] += 1
+        with _lock:
+            _stats["compiles"] += 1
         tmp_meta = work / "meta.json"
         tmp_meta.write_text(json.dumps({"sha256": _sha256(out), "command": cmd}))
         os.replace(out, so)  # atomic: readers see the old entry or the new one
@@ -175,25 +237,36 @@ class Module:
 
 
 def build(source: str) -> Module:
-    """Compile ``source`` (or reuse the cached build) and load it."""
+    """Compile ``source`` (or reuse the cached build) and load it.
+
+    Different models build concurrently; the same model is built once, by
+    one thread of one process, whoever asks for it.
+    """
     name = module_name(source)
     with _lock:
+        if name in _loaded:
+            return _loaded[name]
+        own = _building.setdefault(name, threading.Lock())
+    with own:
         if name in _loaded:
             return _loaded[name]
         root = cache_dir()
         so = root / (name + sysconfig.get_config_var("EXT_SUFFIX"))
         meta = root / (name + ".json")
-        if not _entry_ok(so, meta):
-            if so.exists():
-                log.warning("cache entry %s is corrupt or incomplete; rebuilding", so.name)
-            _compile(name, source, root, so, meta)
+        with _file_lock(root / (name + ".lock")):
+            if not _entry_ok(so, meta):
+                if so.exists():
+                    log.warning("cache entry %s is corrupt or incomplete; rebuilding", so.name)
+                _remove_stale(root, name)
+                _compile(name, source, root, so, meta)
         try:
             mod = _load(name, so)
         except ImportError as exc:
             raise CompileError(f"the compiled module {so} could not be loaded ({exc}); "
                                "delete it to force a rebuild") from None
-        _loaded[name] = Module(name, mod.ffi, mod.lib, source)
-        return _loaded[name]
+        with _lock:
+            _loaded[name] = Module(name, mod.ffi, mod.lib, source)
+            return _loaded[name]
 
 
 def forget_loaded() -> None:

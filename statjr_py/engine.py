@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 
 from .build import build
+from .checks import check_data
 from .codegen import render_string, sampler_source
 from .datasets import Dataset, load_dataset
 from .diagnostics import summarise
 from .inputs import Answers, resolve
 from .registry import get_template
 from .results import Results
-from .run import EstOptions, Fetch, run_chains
+from .run import EstOptions, Fetch, check_draws_memory, run_chains
 from .template import Fit, Template
 
 log = logging.getLogger("statjr_py.engine")
@@ -46,6 +47,7 @@ def prepare(template, dataset, invars=None, estoptions=None, *, executor=None,
     data = load_dataset(dataset)
     answers = resolve(tmpl.inputs, invars or {}, list(map(str, data.frame.columns)),
                       data.frame, tmpl.name)
+    check_data(data.frame, answers, tmpl.reserved_names())
     options = EstOptions.from_mapping(estoptions)
     return Job(tmpl, data, answers, options, dict(estoptions or {}), executor, progress)
 
@@ -88,6 +90,7 @@ def RunStatJR(template: str, dataset, invars: Mapping[str, Any] | None = None,
 def run_mcmc(tmpl: Template, job: Job) -> Results:
     """Generate, compile, run chains and summarise one MCMC template."""
     spec = tmpl.model(job.data, job.answers)
+    check_draws_memory(job.options, len(spec.params), tmpl.name)
     source = sampler_source(tmpl.cpp_file(), spec.context, spec.arrays, tmpl.name)
     module = build(source)
     nparams = module.lib.sjr_nparams()
@@ -139,6 +142,15 @@ def chains_frame(draws: np.ndarray, names: list[str], opts: EstOptions) -> pd.Da
     return frame
 
 
+def _validated_options(job: Job) -> dict:
+    """The options the caller gave, as the validated values (plain ints and bools).
+
+    Taken from :class:`EstOptions`, never from the caller's objects, so that
+    ``repr`` in script.py can only ever print numbers.
+    """
+    return {k: getattr(job.options, k) for k in job.estoptions if hasattr(job.options, k)}
+
+
 def script_text(job: Job) -> str:
     """A runnable script that reproduces this run through RunStatJR."""
     if job.data.source is not None:
@@ -153,7 +165,7 @@ def script_text(job: Job) -> str:
             "from statjr_py import RunStatJR\n\n" + note +
             f"results = RunStatJR(template={job.template.name!r}, dataset={dataset},\n"
             f"                    invars={invars},\n"
-            f"                    estoptions={job.estoptions!r})\n"
+            f"                    estoptions={_validated_options(job)!r})\n"
             "for name in results.tables():\n"
             "    print(name)\n"
             "    print(results[name].to_string(index=False))\n"

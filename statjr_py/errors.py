@@ -45,6 +45,19 @@ class CompileError(RuntimeError):
         super().__init__(text)
 
 
+def short_repr(value, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters.
+
+    A caller's value can be a 10,000-deep nested list or carry a hostile
+    ``__repr__``; neither may turn a clear InputError into a RecursionError.
+    """
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - whatever repr raises, the message must survive
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def suggest(value: str, options: Iterable[str]) -> str:
     """Return a " (did you mean 'x'?)" hint, or "" when nothing is close.
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .errors import InputError, suggest
+from .errors import InputError, short_repr, suggest
 
 #: The intercept is always available, even when a dataset lacks the column:
 #: Stat-JR datasets carry ``cons`` and users expect it to exist.
@@ -82,7 +82,7 @@ class Question:
                 "default": None if self.default is None else self.to_string(self.default)}
 
     def _bad(self, raw: Any, why: str, fix: str) -> InputError:
-        return InputError(f"input '{self.key}' = {raw!r}: {why}; {fix}")
+        return InputError(f"input '{self.key}' = {short_repr(raw)}: {why}; {fix}")
 
 
 @dataclass
@@ -172,6 +172,9 @@ class YesNo(Question):
 
 def _check_variable(q: Question, raw: Any, name: str, data_columns: Sequence[str]) -> None:
     if name == CONS or name in data_columns:
+        if "," in name:  # lists are comma-separated: such a name cannot be written back
+            raise q._bad(raw, f"the variable name {name!r} holds a comma",
+                         "rename the column without commas")
         return
     raise q._bad(raw, f"there is no variable '{name}' in the dataset",
                  "choose one of its columns" + suggest(name, list(data_columns) + [CONS]))
@@ -297,6 +300,7 @@ class Asker:
             raise RuntimeError(f"template asks '{question.key}' twice")
         self.answers.questions[question.key] = question
         if question.key in self.raw and self.raw[question.key] is not None:
+            _check_type(question, self.raw[question.key])
             value = question.parse(self.raw[question.key], self.columns)
         elif question.default is not None and not self.ask_defaults:
             value = question.default
@@ -309,6 +313,26 @@ class Asker:
         self.answers.values[question.key] = value
         self.answers.strings[question.key] = question.to_string(value)
         return value
+
+
+#: What an answer may be: TREE's strings, or native Python values.
+_SCALARS = (str, bool, int, float, Var)
+
+
+def _check_type(question: Question, raw: Any) -> None:
+    """Refuse answers of a type no question parses (dicts, nested lists, objects)."""
+    import numbers
+
+    if isinstance(raw, _SCALARS) or isinstance(raw, numbers.Number):
+        return
+    if question.kind == "varlist" and isinstance(raw, (list, tuple)):
+        if all(isinstance(item, (str, Var)) for item in raw):
+            return
+        raise question._bad(raw, "a list of variables may hold only names",
+                            "give names as strings, e.g. ['cons', 'standlrt']")
+    raise question._bad(raw, f"a {type(raw).__name__} is not an answer",
+                        "give a string" + (" or a list of names" if question.kind == "varlist"
+                                           else ""))
 
 
 InputsFn = Callable[[Asker], None]
@@ -324,6 +348,17 @@ def _walk(inputs: InputsFn, invars: Mapping[str, Any], columns: Sequence[str], d
     return ask.answers, None
 
 
+def check_invars(invars: Any) -> None:
+    """``invars`` must be a mapping from question keys (strings) to answers."""
+    if not isinstance(invars, Mapping):
+        raise InputError(f"invars = {short_repr(invars)}: must be a dict of answers; "
+                         "give e.g. {'y': 'normexam', 'x': 'cons,standlrt'}")
+    for key in invars:
+        if not isinstance(key, str):
+            raise InputError(f"invars key {short_repr(key)}: question keys are strings; "
+                             "give e.g. {'y': 'normexam'}")
+
+
 def next_question(inputs: InputsFn, invars: Mapping[str, Any], columns: Sequence[str],
                   data=None, ask_defaults: bool = False) -> tuple[Answers, Question | None]:
     """Answers so far and the next unanswered question (``None`` when done).
@@ -333,6 +368,7 @@ def next_question(inputs: InputsFn, invars: Mapping[str, Any], columns: Sequence
     ``ask_defaults`` a question that has a default is still asked (as TREE
     does, offering the default) instead of being answered silently.
     """
+    check_invars(invars)
     return _walk(inputs, invars, columns, data, ask_defaults)
 
 
@@ -345,9 +381,7 @@ def resolve(inputs: InputsFn, invars: Mapping[str, Any], columns: Sequence[str],
     InputError
         For a bad value, a missing answer, or a key the template never asks.
     """
-    if not isinstance(invars, Mapping):
-        raise InputError(f"invars = {invars!r}: must be a dict of answers; "
-                         "give e.g. {'y': 'normexam', 'x': 'cons,standlrt'}")
+    check_invars(invars)
     answers, missing = _walk(inputs, invars, columns, data)
     if missing is not None:
         raise InputError(
@@ -356,6 +390,6 @@ def resolve(inputs: InputsFn, invars: Mapping[str, Any], columns: Sequence[str],
     unknown = [k for k in invars if k not in answers.questions]
     if unknown:
         k = unknown[0]
-        raise InputError(f"input '{k}' = {invars[k]!r}: {template_name} does not ask for '{k}' "
+        raise InputError(f"input '{k}' = {short_repr(invars[k])}: {template_name} does not ask for '{k}' "
                          "with these answers; remove it" + suggest(k, answers.questions))
     return answers

@@ -6,11 +6,14 @@ level-2 unit for the C++ kernels, and summarising level-2 residuals.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
+from .checks import warn_separation
 from .datasets import column
-from .errors import InputError
+from .errors import DataWarning, InputError
 from .inputs import Text, Variable, VariableList
 
 LINKS = {"Normal": ["identity"], "Binomial": ["logit", "probit", "cloglog"], "Poisson": ["log"]}
@@ -63,8 +66,20 @@ def response(frame: pd.DataFrame, answers) -> tuple[np.ndarray, np.ndarray, np.n
     return y, m, off
 
 
-def check_response(answers, y: np.ndarray, m: np.ndarray) -> None:
-    """Binomial and Poisson responses must be counts the likelihood can hold."""
+def warn_dropped(template: str, dropped: int, total: int) -> None:
+    """Say (DataWarning) how many cases listwise deletion left out."""
+    if dropped:
+        warnings.warn(f"{template}: {dropped} of {total} cases have missing values and are left out",
+                      DataWarning, stacklevel=3)
+
+
+def check_response(answers, y: np.ndarray, m: np.ndarray, X: np.ndarray | None = None,
+                   terms: list[str] | None = None, template: str = "") -> None:
+    """Binomial and Poisson responses must be counts the likelihood can hold.
+
+    Given the design ``X``, a Binomial model is also checked for separation,
+    which leaves the coefficients unidentified (a DataWarning; the run goes on).
+    """
     dist, name = answers["D"], answers["y"]
     if dist == "Normal":
         return
@@ -77,6 +92,8 @@ def check_response(answers, y: np.ndarray, m: np.ndarray) -> None:
                 if dist == "Binomial" else "non-negative whole numbers")
         raise InputError(f"input 'y' = {name!r}: value {y[i]:g} (row {i + 1}) is not allowed for a "
                          f"{dist} response; it needs {need}")
+    if dist == "Binomial" and X is not None:
+        warn_separation(X, y, m, terms or [], template)
 
 
 def sort_by_unit(unit: np.ndarray, nunits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -106,7 +123,8 @@ def residual_table(l2id: str, ids: np.ndarray, sizes: np.ndarray, mean: np.ndarr
                    sd: np.ndarray, names: list[str]) -> pd.DataFrame:
     """Level-2 residuals: one row per unit, posterior mean and sd per effect."""
     q = len(names)
-    table = pd.DataFrame({l2id: ids, "n": sizes})
+    table = pd.DataFrame({l2id: ids})
+    table["n" if l2id != "n" else "n_rows"] = sizes
     for a, name in enumerate(names):
         table[f"u_{name}_mean"] = mean[a::q]
         table[f"u_{name}_sd"] = sd[a::q]
@@ -120,8 +138,6 @@ def prepare_two_level(frame: pd.DataFrame, answers, template: str, zvars=None) -
     are left out (with a warning); the rest are sorted by level-2 unit so the
     C++ kernels walk each unit's rows contiguously.
     """
-    import logging
-
     from .datasets import complete_rows, design, level2_index
 
     y, m, off = response(frame, answers)
@@ -129,13 +145,11 @@ def prepare_two_level(frame: pd.DataFrame, answers, template: str, zvars=None) -
     Z, zterms = design(frame, zvars) if zvars else (np.ones((len(frame), 1)), ["cons"])
     keep = complete_rows(y, X, Z, m, off)
     dropped = int((~keep).sum())
-    if dropped:
-        logging.getLogger("statjr_py.regression").warning(
-            "%s: %d of %d cases have missing values and are left out", template, dropped, len(keep))
+    warn_dropped(template, dropped, len(keep))
     sub = frame.loc[keep]
     unit, ids = level2_index(sub, answers["L2ID"])
     y, m, off, X, Z = y[keep], m[keep], off[keep], X[keep], Z[keep]
-    check_response(answers, y, m)
+    check_response(answers, y, m, X, terms, template)
     n, k = X.shape
     if len(ids) < 2:
         raise InputError(f"input 'L2ID' = {answers['L2ID']!r}: only {len(ids)} level-2 unit; "

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .build import Module
-from .errors import InputError, SamplerError
+from .errors import InputError, SamplerError, short_repr
 
 log = logging.getLogger("statjr_py.run")
 
@@ -28,18 +28,31 @@ log = logging.getLogger("statjr_py.run")
 CHUNK = 500
 
 
+#: Upper bounds on the counts: a typo of a few zeros should be an error at
+#: once, not a MemoryError after a minute or a run that never ends.
+LIMITS = {"burnin": 10 ** 9, "iterations": 10 ** 9, "thinning": 10 ** 6, "nchains": 64,
+          "seed": 2 ** 63 - 1, "processes": 1024}
+
+
 def _as_int(key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool):
-        raise InputError(f"estoptions '{key}' = {value!r}: not a number; give a whole number")
+    maximum = LIMITS.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, np.integer, np.floating)):
+        raise InputError(f"estoptions '{key}' = {short_repr(value)}: not a number; give a whole number")
     try:
         f = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"estoptions '{key}' = {value!r}: not a number; "
+        exact = int(value) if isinstance(value, (int, np.integer)) else None
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"estoptions '{key}' = {short_repr(value)}: not a number; "
                          "give a whole number") from None
-    if not f.is_integer() or f < minimum:
-        raise InputError(f"estoptions '{key}' = {value!r}: must be a whole number "
+    if exact is None and (not np.isfinite(f) or not f.is_integer()):
+        raise InputError(f"estoptions '{key}' = {short_repr(value)}: must be a whole number "
                          f">= {minimum}; give e.g. {max(minimum, 1)}")
-    return int(f)
+    n = exact if exact is not None else int(f)
+    if n < minimum or (maximum is not None and n > maximum):
+        top = f" and <= {maximum}" if maximum is not None else ""
+        raise InputError(f"estoptions '{key}' = {short_repr(value)}: must be a whole number "
+                         f">= {minimum}{top}; give e.g. {max(minimum, 1)}")
+    return n
 
 
 @dataclass
@@ -58,18 +71,26 @@ class EstOptions:
     iterations: int = 5000
     thinning: int = 1
     nchains: int = 3
-    seed: int = 1
+    seed: int = 1  # any whole number in [0, 2**63)
     processes: int = field(default_factory=lambda: os.cpu_count() or 1)
     diagnostics: bool = True
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> "EstOptions":
-        options = dict(options or {})
+        if options is None:
+            options = {}
+        if not isinstance(options, Mapping):
+            raise InputError(f"estoptions = {short_repr(options)}: must be a dict; give e.g. "
+                             "{'burnin': 500, 'iterations': 5000, 'seed': 1}")
+        options = dict(options)
         known = {f.name for f in fields(cls)}
         for key in options:
+            if not isinstance(key, str):
+                raise InputError(f"estoptions key {short_repr(key)}: option names are strings; use "
+                                 + ", ".join(sorted(known)))
             if key not in known:
                 from .errors import suggest
-                raise InputError(f"estoptions '{key}' = {options[key]!r}: unknown option; use "
+                raise InputError(f"estoptions '{key}' = {short_repr(options[key])}: unknown option; use "
                                  + ", ".join(sorted(known)) + suggest(key, known))
         opts = cls(**options)
         opts.validate()
@@ -96,10 +117,73 @@ class EstOptions:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+def available_memory() -> int:
+    """Bytes of memory the system could give this process now (Linux MemAvailable)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2 ** 62  # unknown: do not refuse
+
+
+#: Stored draws are copied a few times on their way to the tables (the draws
+#: array, the ``out`` frame, summaries): count them this many times over.
+DRAW_COPIES = 3
+
+
+def check_memory(nbytes: float, what: str, fix: str) -> None:
+    """Refuse a run whose stored results will not fit in memory.
+
+    Parameters
+    ----------
+    nbytes : float
+        What the run will hold at once.
+    what : str
+        What holds it, for the message.
+    fix : str
+        Which inputs to lower.
+    """
+    avail = available_memory()
+    if nbytes > avail:
+        raise InputError(f"{what} would need {nbytes / 2 ** 30:.3g} GiB of memory but "
+                         f"{avail / 2 ** 30:.3g} GiB are available; {fix}")
+
+
+def check_draws_memory(opts: "EstOptions", nparams: int, template: str) -> None:
+    """The memory check for an ordinary MCMC run's stored draws."""
+    draws = opts.nchains * (opts.iterations // opts.thinning) * nparams * 8 * DRAW_COPIES
+    check_memory(draws, f"{template}: storing {opts.iterations // opts.thinning} draws of "
+                 f"{nparams} parameters in {opts.nchains} chains",
+                 "lower estoptions 'iterations' or 'nchains', or raise 'thinning'")
+
+
 def chain_seeds(seed: int, n: int) -> list[int]:
     """Independent 64-bit seeds for ``n`` chains from one user seed."""
     children = np.random.SeedSequence(seed).spawn(n)
     return [int(c.generate_state(1, dtype=np.uint64)[0]) for c in children]
+
+
+class Cancelled(KeyboardInterrupt):
+    """A chain stopped because the run was interrupted (Ctrl-C)."""
+
+
+#: The cancel flag every sampler of this process reads before each iteration
+#: (cpp/statjr/entry.hpp).  Set when the main thread is interrupted while it
+#: waits for chains; cleared when a new run starts with none in progress.
+_CANCEL = np.zeros(1, dtype=np.int32)
+_running = [0]
+_running_lock = threading.Lock()
+
+
+def request_cancel() -> None:
+    """Ask every running chain in this process to stop within one iteration."""
+    _CANCEL[0] = 1
 
 
 class Sampler:
@@ -129,7 +213,10 @@ class Sampler:
         rows = niter // thin if store else 0
         out = np.empty((rows, self.nparams))
         ptr = self.module.ffi.from_buffer("double[]", out) if store else self.module.ffi.NULL
-        got = self.module.lib.sjr_sample(self._p, niter, thin, int(adapt), ptr)
+        cancel = self.module.ffi.from_buffer("int32_t[]", _CANCEL)
+        got = self.module.lib.sjr_sample(self._p, niter, thin, int(adapt), ptr, cancel)
+        if got == -2:
+            raise Cancelled("the run was interrupted")
         if got < 0:
             raise self._fail("sampling")
         return out[:got]
@@ -237,14 +324,35 @@ def chain_task(source: str, arrays: Mapping[str, np.ndarray], segments: list[Seg
 
 
 def parallel_map(fn: Callable, items: list, executor: Executor | None, processes: int) -> list:
-    """``[fn(x) for x in items]`` on the caller's executor or a thread pool."""
+    """``[fn(x) for x in items]`` on the caller's executor or a thread pool.
+
+    Ctrl-C while waiting sets the process's cancel flag, so every chain
+    (including those of nested runs on worker threads) stops within one
+    iteration; the pool is then joined before ``KeyboardInterrupt`` goes on
+    up, so no sampler is left running behind the caller's back.
+    """
+    with _running_lock:
+        if _running[0] == 0:
+            _CANCEL[0] = 0
+        _running[0] += 1
     own = executor is None
     pool = executor or ThreadPoolExecutor(max_workers=max(1, min(processes, len(items))))
+    futures = []
     try:
-        return [f.result() for f in [pool.submit(fn, x) for x in items]]
+        futures = [pool.submit(fn, x) for x in items]
+        return [f.result() for f in futures]
+    except KeyboardInterrupt:
+        request_cancel()
+        for f in futures:
+            f.cancel()
+        raise
     finally:
-        if own:
-            pool.shutdown()
+        try:
+            if own:
+                pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            with _running_lock:
+                _running[0] -= 1
 
 
 def run_chain_set(module: Module, arrays: Mapping[str, np.ndarray], seeds: list[int],

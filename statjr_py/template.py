@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from .errors import InputError
+
 if TYPE_CHECKING:  # pragma: no cover
     from .datasets import Dataset
     from .engine import Job
@@ -69,6 +71,13 @@ class ModelSpec:
                 arr = np.ascontiguousarray(arr, dtype=np.float64)
             fixed[name] = arr
         self.arrays = fixed
+        seen = set()
+        for name in self.params:
+            if name in seen:
+                raise InputError(f"two parameters of this model would both be called {name!r}: a "
+                                 "variable (or a dummy of a .cat variable) has the name of another "
+                                 "term or parameter; rename that column")
+            seen.add(name)
         if self.monitored is None:
             self.monitored = list(self.params)
 
@@ -124,6 +133,10 @@ class Template:
     algorithm: ClassVar[str] = ""
     #: Outputs the CLI prints after a run (the rest are saved with --out).
     headline: ClassVar[tuple[str, ...]] = ("ModelResults", "ModelFit")
+    #: Names of the parameters the template adds to the variables' terms
+    #: (a name ending in "(" stands for every name it begins).  A variable
+    #: may not take one: results tables key their rows by name.
+    reserved: ClassVar[tuple[str, ...]] = ()
     #: Set by the registry: the file the class was loaded from.
     source_file: ClassVar[Path | None] = None
 
@@ -132,6 +145,10 @@ class Template:
 
     def model(self, data: "Dataset", answers: "Answers") -> ModelSpec:
         raise NotImplementedError(f"template {self.name} builds no model")
+
+    def reserved_names(self) -> tuple[str, ...]:
+        """Parameter names no variable may take (``reserved`` unless overridden)."""
+        return tuple(self.reserved)
 
     def cpp_file(self) -> Path:
         """The ``.cpp.j2`` beside the template's Python file."""

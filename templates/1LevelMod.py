@@ -17,21 +17,22 @@ import pandas as pd
 from statjr_py import InputError, ModelSpec, Template, Variable
 from statjr_py.datasets import complete_rows, design
 from statjr_py.regression import (LINK_ENUM, ask_distribution, ask_explanatory, check_response, link_of, link_tex,
-                                  response)
+                                  response, warn_dropped)
 
 log = logging.getLogger("statjr_py.templates.1LevelMod")
 
 
 class OneLevelMod(Template):
     name = "1LevelMod"
+    reserved = ("sigma2_e", "deviance")
     description = "Single-level regression (Normal, Binomial or Poisson response), fitted by MCMC."
 
     equation = r"""\begin{aligned}
-{% if D == "Normal" %}\mathrm{ {{- y -}} }_i &\sim \mathrm{N}(\mu_i, \sigma^2_e) \\
-{% elif D == "Binomial" %}\mathrm{ {{- y -}} }_i &\sim \mathrm{Binomial}(n_i, \pi_i) \\
-{% else %}\mathrm{ {{- y -}} }_i &\sim \mathrm{Poisson}(\pi_i) \\
+{% if D == "Normal" %}\text{ {{- y | tex -}} }_i &\sim \mathrm{N}(\mu_i, \sigma^2_e) \\
+{% elif D == "Binomial" %}\text{ {{- y | tex -}} }_i &\sim \mathrm{Binomial}(n_i, \pi_i) \\
+{% else %}\text{ {{- y | tex -}} }_i &\sim \mathrm{Poisson}(\pi_i) \\
 {% endif %}
-{{ link_tex }} &= {% if offset %}\mathrm{offset}_i + {% endif %}{% for t in terms %}\beta_{ {{- loop.index0 -}} }\,\mathrm{ {{- t | replace('_', '\\_') -}} }_i{% if not loop.last %} + {% endif %}{% endfor %} \\
+{{ link_tex }} &= {% if offset %}\mathrm{offset}_i + {% endif %}{% for t in terms %}\beta_{ {{- loop.index0 -}} }\,\text{ {{- t | tex -}} }_i{% if not loop.last %} + {% endif %}{% endfor %} \\
 \beta_k &\propto 1{% if D == "Normal" %}, \qquad 1/\sigma^2_e \sim \Gamma({{ prior_a }}, {{ prior_b }}){% endif %}
 
 \end{aligned}
@@ -60,11 +61,9 @@ $2.38/\sqrt{K}$ and is tuned every 100 burn-in iterations towards 30\% acceptanc
         X, terms = design(data.frame, answers["x"])
         keep = complete_rows(y, X, m, off)
         dropped = int((~keep).sum())
-        if dropped:
-            log.warning("1LevelMod: %d of %d cases have missing values and are left out",
-                        dropped, len(keep))
+        warn_dropped(self.name, dropped, len(keep))
         y, X, m, off = y[keep], X[keep], m[keep], off[keep]
-        check_response(answers, y, m)
+        check_response(answers, y, m, X, terms, self.name)
         n, k = X.shape
         if n <= k:
             raise InputError(f"input 'x' = {answers.strings['x']!r}: only {n} complete cases "

@@ -47,9 +47,9 @@ class TwoLevelImpute(Template):
     algorithm = r"""\begin{enumerate}
 \item ImputeModel: {{ numimpute }} completed datasets from the joint latent-normal model
 (first after {{ impute1st }} iterations, then every {{ imputeevery }}).
-\item {{ moi }} fitted to each completed dataset ({{ burnin }} burn-in, {{ iterations }} iterations).
+\item {{ moi | tex }} fitted to each completed dataset ({{ burnin }} burn-in, {{ iterations }} iterations).
 \item Rubin's rules: $\bar Q = \frac1m\sum Q_l$, $T = \bar U + (1 + \frac1m)B$, Barnard--Rubin degrees of freedom.
-\item {{ moi }} fitted to the {{ n_cc }} complete cases for comparison.
+\item {{ moi | tex }} fitted to the {{ n_cc }} complete cases for comparison.
 \end{enumerate}
 """
 
@@ -99,9 +99,17 @@ class TwoLevelImpute(Template):
         if smc and (not moi_two or dist != "Normal"):
             raise InputError("input 'smc' = 'Yes': compatible imputation needs a two-level Normal model of "
                              "interest (MOIlevel '2 levels', MOIdist 'Normal'); answer 'No'")
-        ask(Integer("burnin", "Length of burnin for MOI:", minimum=0, default=500))
-        ask(Integer("iterations", "Number of iterations for MOI:", minimum=1, default=5000,
+        ask(Integer("burnin", "Length of burnin for MOI:", minimum=0, maximum=10 ** 9, default=500))
+        ask(Integer("iterations", "Number of iterations for MOI:", minimum=1, maximum=10 ** 9,
+                    default=5000,
                     help="Monitored iterations of each MOI fit (default 5000)."))
+
+    def reserved_names(self):
+        """The model of interest's and the imputation model's parameter names."""
+        names = []
+        for moi in ("1LevelMod", "2LevelMod", "2LevelRS", "ImputeModel"):
+            names += get_template(moi).reserved_names()
+        return tuple(dict.fromkeys(names))
 
     # ------------------------------------------------------------------ pieces
     @staticmethod

@@ -19,15 +19,16 @@ from statjr_py.regression import (LINK_ENUM, ask_distribution, ask_explanatory, 
 
 class TwoLevelMod(Template):
     name = "2LevelMod"
+    reserved = ("sigma2_u", "sigma2_e", "deviance")
     description = "Two-level random-intercept model (Normal, Binomial or Poisson response)."
 
     equation = r"""\begin{aligned}
-{% if D == "Normal" %}\mathrm{ {{- y -}} }_{ij} &\sim \mathrm{N}(\mu_{ij}, \sigma^2_e) \\
-{% elif D == "Binomial" %}\mathrm{ {{- y -}} }_{ij} &\sim \mathrm{Binomial}(n_{ij}, \pi_{ij}) \\
-{% else %}\mathrm{ {{- y -}} }_{ij} &\sim \mathrm{Poisson}(\pi_{ij}) \\
+{% if D == "Normal" %}\text{ {{- y | tex -}} }_{ij} &\sim \mathrm{N}(\mu_{ij}, \sigma^2_e) \\
+{% elif D == "Binomial" %}\text{ {{- y | tex -}} }_{ij} &\sim \mathrm{Binomial}(n_{ij}, \pi_{ij}) \\
+{% else %}\text{ {{- y | tex -}} }_{ij} &\sim \mathrm{Poisson}(\pi_{ij}) \\
 {% endif %}
-{{ link_tex }} &= {% if offset %}\mathrm{offset}_{ij} + {% endif %}{% for t in terms %}\beta_{ {{- loop.index0 -}} }\,\mathrm{ {{- t | replace('_', '\\_') -}} }_{ij} + {% endfor %}u_j \\
-u_j &\sim \mathrm{N}(0, \sigma^2_u), \quad j = 1, \dots, {{ J }} \text{ ({{ l2id | replace('_', '\\_') }})} \\
+{{ link_tex }} &= {% if offset %}\mathrm{offset}_{ij} + {% endif %}{% for t in terms %}\beta_{ {{- loop.index0 -}} }\,\text{ {{- t | tex -}} }_{ij} + {% endfor %}u_j \\
+u_j &\sim \mathrm{N}(0, \sigma^2_u), \quad j = 1, \dots, {{ J }} \text{ ({{ l2id | tex }})} \\
 \beta_k &\propto 1, \quad {% if D == "Normal" %}p(\sigma^2_u) \propto 1, \quad 1/\sigma^2_e \sim \Gamma(0.001, 0.001){% else %}1/\sigma^2_u \sim \Gamma(0.001, 0.001){% endif %}
 
 \end{aligned}

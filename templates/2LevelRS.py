@@ -19,8 +19,9 @@ figures.
 from __future__ import annotations
 
 import logging
+import warnings
 
-from statjr_py import L2ID, ModelSpec, Template, Text, Variable, VariableList
+from statjr_py import L2ID, DataWarning, ModelSpec, Template, Text, Variable, VariableList
 from statjr_py.regression import ask_explanatory, prepare_two_level, residual_requests, two_level_outputs
 
 log = logging.getLogger("statjr_py.templates.2LevelRS")
@@ -28,10 +29,11 @@ log = logging.getLogger("statjr_py.templates.2LevelRS")
 
 class TwoLevelRS(Template):
     name = "2LevelRS"
+    reserved = ("omega_u(", "sigma2_e", "deviance")
     description = "Two-level random-coefficients (random slopes) model for a Normal response."
 
     equation = r"""\begin{aligned}
-\mathrm{ {{- y -}} }_{ij} &= {% for t in terms %}\beta_{ {{- loop.index0 -}} }\,\mathrm{ {{- t | replace('_', '\\_') -}} }_{ij} + {% endfor %}{% for z in zterms %}u_{ {{- loop.index0 -}} j}\,\mathrm{ {{- z | replace('_', '\\_') -}} }_{ij} + {% endfor %}e_{ij} \\
+\text{ {{- y | tex -}} }_{ij} &= {% for t in terms %}\beta_{ {{- loop.index0 -}} }\,\text{ {{- t | tex -}} }_{ij} + {% endfor %}{% for z in zterms %}u_{ {{- loop.index0 -}} j}\,\text{ {{- z | tex -}} }_{ij} + {% endfor %}e_{ij} \\
 u_j &\sim \mathrm{N}_{ {{- q -}} }(0, \Omega_u), \quad e_{ij} \sim \mathrm{N}(0, \sigma^2_e), \quad j = 1, \dots, {{ J }} \\
 \beta_k &\propto 1, \quad p(\Omega_u) \propto 1, \quad 1/\sigma^2_e \sim \Gamma(0.001, 0.001)
 \end{aligned}
@@ -57,8 +59,8 @@ u_j &\sim \mathrm{N}_{ {{- q -}} }(0, \Omega_u), \quad e_{ij} \sim \mathrm{N}(0,
     def model(self, data, answers):
         missing = [v.name for v in answers["z"] if v.name not in {x.name for x in answers["x"]}]
         if missing:
-            log.warning("2LevelRS: %s in z but not in x: their random coefficients have mean 0",
-                        ", ".join(missing))
+            warnings.warn(f"2LevelRS: {', '.join(missing)} in z but not in x: their random "
+                          "coefficients have mean 0", DataWarning, stacklevel=2)
         p = prepare_two_level(data.frame, answers, self.name, zvars=answers["z"])
         terms, zterms, q = p["terms"], p["zterms"], len(p["zterms"])
         omega = [f"omega_u({zterms[a]},{zterms[b]})" for a in range(q) for b in range(a, q)]

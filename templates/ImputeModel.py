@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 
-from statjr_py import (L2ID, InputError, Integer, ModelSpec, Template, Text, VariableList,
+from statjr_py import (L2ID, DataWarning, InputError, Integer, ModelSpec, Template, Text, VariableList,
                        YesNo)
 from statjr_py.build import build
 from statjr_py.codegen import render_string, sampler_source
@@ -31,7 +32,8 @@ from statjr_py.diagnostics import summarise
 from statjr_py.engine import add_diagnostic_plots, chains_frame
 from statjr_py.regression import sort_by_unit
 from statjr_py.results import Results
-from statjr_py.run import EstOptions, Fetch, Progress, Segment, chain_seeds, run_chain_set
+from statjr_py.run import (DRAW_COPIES, EstOptions, Fetch, Progress, Segment, chain_seeds,
+                           check_memory, run_chain_set)
 
 log = logging.getLogger("statjr_py.templates.ImputeModel")
 
@@ -40,6 +42,10 @@ TYPES = ["Normal", "Binary", "Ordered", "Unordered"]
 #: missing categories then start from plausible draws (docs/validation.md).
 SMC_WARMUP = 100
 TYPE_CODE = {t: i for i, t in enumerate(TYPES)}
+#: Bounds on the counts asked: beyond them a run is a typo, not an analysis
+#: (1000 imputations is ten times what any guidance asks for; an Unordered
+#: variable with more than 50 categories has too few cases per category).
+MAX_IMPUTATIONS, MAX_CATEGORIES, MAX_ITERATIONS = 1000, 50, 10 ** 9
 
 
 def imputation_questions(ask, two_level: bool, min_imputations: int = 1) -> None:
@@ -78,10 +84,13 @@ def imputation_questions(ask, two_level: bool, min_imputations: int = 1) -> None
                        "random effects (faster). No: the marginal variant, drawing them with the "
                        "random effects integrated out. Both target the same posterior."))
     ask(Integer("numimpute", "Number of imputed data sets:", minimum=min_imputations,
+                maximum=MAX_IMPUTATIONS,
                 help="How many completed datasets to produce (5 to 20 is usual)."))
     ask(Integer("impute1st", "Number of iterations before first imputation:", minimum=1,
+                maximum=MAX_ITERATIONS,
                 help="Burn-in included: the first dataset is taken at this iteration."))
     ask(Integer("imputeevery", "Number of iterations between subsequent imputations:", minimum=1,
+                maximum=MAX_ITERATIONS,
                 help="Spacing between datasets from one chain, for approximate independence."))
 
 
@@ -91,6 +100,7 @@ def _ask_type(ask, key: str, name: str) -> tuple[str, int]:
     p = 2 if t == "Binary" else 0
     if t in ("Ordered", "Unordered"):
         p = ask(Integer(f"ncats{name}", f"Number of categories for {name}:", minimum=2,
+                        maximum=MAX_CATEGORIES,
                         help="Categories must be coded 0, 1, ..., p-1 in the data."))
     return t, p
 
@@ -160,23 +170,25 @@ def _per_unit(frame: pd.DataFrame, unit: np.ndarray, J: int, name: str) -> np.nd
         out[j] = v
     varies = seen & (x != out[unit])
     if varies.any():
-        log.warning("level-2 variable '%s' is not constant within level-2 units (e.g. row %d); "
-                    "the first observed value in each unit is used", name, int(np.argmax(varies)) + 1)
+        warnings.warn(f"level-2 variable '{name}' is not constant within level-2 units (e.g. row "
+                      f"{int(np.argmax(varies)) + 1}); the first observed value in each unit is used",
+                      DataWarning, stacklevel=2)
     return out
 
 
 class ImputeModel(Template):
     name = "ImputeModel"
+    reserved = ("beta(", "gamma(", "omega_e(", "omega_u(", "threshold(", "MOI:")
     description = "Multilevel multiple imputation by a joint latent-normal model (REALCOM-IMPUTE)."
 
     equation = r"""\begin{aligned}
-\mathbf{z}_{ij} &= \left({% for c in coords1 %}z^{\mathrm{ {{- c | replace('_', '\\_') -}} }}_{ij}{% if not loop.last %}, {% endif %}{% endfor %}\right)' = X_{ij}\beta {% if two_level %}+ \mathbf{u}_j {% endif %}+ \mathbf{e}_{ij}, \quad \mathbf{e}_{ij} \sim \mathrm{N}_{ {{- coords1 | length -}} }(0, \Omega_e) \\
-{% if coords2 %}\mathbf{w}_j &= \left({% for c in coords2 %}w^{\mathrm{ {{- c | replace('_', '\\_') -}} }}_j{% if not loop.last %}, {% endif %}{% endfor %}\right)' = X_{2j}\gamma + \mathbf{v}_j \\
+\mathbf{z}_{ij} &= \left({% for c in coords1 %}z^{\text{ {{- c | tex -}} }}_{ij}{% if not loop.last %}, {% endif %}{% endfor %}\right)' = X_{ij}\beta {% if two_level %}+ \mathbf{u}_j {% endif %}+ \mathbf{e}_{ij}, \quad \mathbf{e}_{ij} \sim \mathrm{N}_{ {{- coords1 | length -}} }(0, \Omega_e) \\
+{% if coords2 %}\mathbf{w}_j &= \left({% for c in coords2 %}w^{\text{ {{- c | tex -}} }}_j{% if not loop.last %}, {% endif %}{% endfor %}\right)' = X_{2j}\gamma + \mathbf{v}_j \\
 {% endif %}{% if two_level %}(\mathbf{u}_j{% if coords2 %}, \mathbf{v}_j{% endif %}) &\sim \mathrm{N}(0, \Omega_u), \quad j = 1, \dots, {{ J }} \\
 {% endif %}
-{% for r in r1 + r2 %}{% if r.type_name == "Binary" %}\mathrm{ {{- r.name | replace('_', '\\_') -}} } &= 1 \iff z > 0 \text{ (probit, unit variance)} \\
-{% elif r.type_name == "Ordered" %}\mathrm{ {{- r.name | replace('_', '\\_') -}} } &= c \iff \alpha_{c} < z \le \alpha_{c+1},\ \alpha_1 = 0 \text{ (unit variance)} \\
-{% elif r.type_name == "Unordered" %}\mathrm{ {{- r.name | replace('_', '\\_') -}} } &= c < {{ r.ncat - 1 }} \iff z_c = \max_m z_m > 0;\ = {{ r.ncat - 1 }} \iff \max_m z_m < 0 \text{ (unit variances)} \\
+{% for r in r1 + r2 %}{% if r.type_name == "Binary" %}\text{ {{- r.name | tex -}} } &= 1 \iff z > 0 \text{ (probit, unit variance)} \\
+{% elif r.type_name == "Ordered" %}\text{ {{- r.name | tex -}} } &= c \iff \alpha_{c} < z \le \alpha_{c+1},\ \alpha_1 = 0 \text{ (unit variance)} \\
+{% elif r.type_name == "Unordered" %}\text{ {{- r.name | tex -}} } &= c < {{ r.ncat - 1 }} \iff z_c = \max_m z_m > 0;\ = {{ r.ncat - 1 }} \iff \max_m z_m < 0 \text{ (unit variances)} \\
 {% endif %}{% endfor %}
 \beta, \gamma, \Omega_e, \Omega_u &\propto 1 \text{ on their free elements (docs/imputation.md)}
 \end{aligned}
@@ -301,12 +313,18 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
     def run(self, job, moi: dict | None = None):
         answers, opts = job.answers, job.options
         spec = self.model(job.data, answers, moi)
-        source = sampler_source(self.cpp_file(), spec.context, spec.arrays, self.name)
-        module = build(source)
         M, first, every = answers["numimpute"], answers["impute1st"], answers["imputeevery"]
         nchains = min(M, opts.processes)
         per_chain = math.ceil(M / nchains)
         job.estoptions.setdefault("processes", opts.processes)  # script.py reproduces exactly
+        total = first + (per_chain - 1) * every
+        frame_bytes = int(job.data.frame.memory_usage(deep=False).sum())
+        check_memory(nchains * total * len(spec.params) * 8 * DRAW_COPIES + 2 * M * frame_bytes,
+                     f"ImputeModel: {nchains} chains of {total} iterations of {len(spec.params)} "
+                     f"parameters and {M} completed datasets",
+                     "lower numimpute, impute1st or imputeevery")
+        source = sampler_source(self.cpp_file(), spec.context, spec.arrays, self.name)
+        module = build(source)
         r1, r2 = spec.notes["r1"], spec.notes["r2"]
         size = spec.notes["n"] * (len(r1) + (moi is not None)) + spec.notes["J"] * len(r2)
         take = Fetch({"completed": ("completed", size)})

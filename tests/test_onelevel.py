@@ -87,7 +87,7 @@ def test_every_run_returns_its_sources(fit):
         assert name in fit
     assert "RunStatJR(template='1LevelMod'" in fit["script.py"]
     assert "struct Model" in fit["1LevelMod.cpp"]
-    assert r"\mathrm{standlrt}" in fit["equation.tex"]
+    assert r"\text{standlrt}" in fit["equation.tex"]
     assert fit["Inputs"] == "{'y': 'normexam', 'D': 'Normal', 'x': 'cons,standlrt'}"
 
 

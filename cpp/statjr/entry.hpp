@@ -7,6 +7,9 @@
 //     void sweep(bool adapt);                 // one MCMC iteration
 //     void record(double *row) const;         // write the current draw
 //     long call(const char *what, const double *in, long nin, double *out, long nout);
+// sjr_sample reads a cancel flag that Python owns before every iteration:
+// when it is non-zero the loop stops at once and returns -2, so Ctrl-C ends
+// a run within one iteration rather than at the end of a chunk.
 // The engine's cffi declaration (statjr_py/build.py) mirrors these
 // signatures; C++ exceptions never cross into Python, they become an
 // error message the engine raises.
@@ -50,12 +53,15 @@ void *sjr_create(const void *const *arrays, const std::int64_t *lengths, std::ui
 int sjr_nparams(void) { return Model::nparams; }
 
 // Run niter iterations, storing every thin-th draw in out (row-major,
-// nparams columns).  Returns the number of rows stored, or -1 on error.
-long sjr_sample(void *p, long niter, long thin, int adapt, double *out) {
+// nparams columns).  Returns the number of rows stored, -1 on error, or -2
+// when *cancel became non-zero.
+long sjr_sample(void *p, long niter, long thin, int adapt, double *out,
+                const volatile std::int32_t *cancel) {
     auto *s = static_cast<statjr::Sampler *>(p);
     try {
         long stored = 0;
         for (long it = 1; it <= niter; ++it) {
+            if (cancel && *cancel) return -2;
             s->model.sweep(adapt != 0);
             if (out && it % thin == 0) s->model.record(out + stored++ * Model::nparams);
         }
