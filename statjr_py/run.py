@@ -137,6 +137,11 @@ def available_memory() -> int:
 DRAW_COPIES = 3
 
 
+#: Never refuse a run that needs less than this: available memory is a
+#: snapshot, and a small run should not fail on a passing low.
+MEMORY_FLOOR = 64 * 2 ** 20
+
+
 def check_memory(nbytes: float, what: str, fix: str) -> None:
     """Refuse a run whose stored results will not fit in memory.
 
@@ -150,7 +155,7 @@ def check_memory(nbytes: float, what: str, fix: str) -> None:
         Which inputs to lower.
     """
     avail = available_memory()
-    if nbytes > avail:
+    if nbytes > max(avail, MEMORY_FLOOR):
         raise InputError(f"{what} would need {nbytes / 2 ** 30:.3g} GiB of memory but "
                          f"{avail / 2 ** 30:.3g} GiB are available; {fix}")
 

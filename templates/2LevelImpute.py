@@ -199,7 +199,8 @@ class TwoLevelImpute(Template):
         listing = imp_results["ImputedDatasets"]
         datasets = [imp_results[name] for name in listing.loc[listing["used"], "dataset"]]
         moi_name, moi_invars = self.moi(answers)
-        seeds = chain_seeds(opts.seed + 1, len(datasets) + 1)
+        # estoptions seeds live in [0, 2**63): keep the spawned ones there too
+        seeds = [s & (2 ** 63 - 1) for s in chain_seeds(opts.seed + 1, len(datasets) + 1)]
         moi_opts = {"burnin": answers["burnin"], "iterations": answers["iterations"], "nchains": 1,
                     "processes": 1, "diagnostics": False}
         fits = parallel_map(run_job, [(moi_name, d, moi_invars, {**moi_opts, "seed": s})
