@@ -7,7 +7,9 @@
 
 ``--invars`` takes JSON or the Python-dict text TREE prints as "Current input
 string", pasted verbatim.  Mistakes exit with status 2 and one line on
-stderr; nothing a user can type produces a traceback.
+stderr; nothing a user can type produces a traceback.  ``--out`` and ``--zip``
+are checked before the run starts, so a typo there never costs the run;
+Ctrl-C exits with status 130, as shells expect.
 """
 from __future__ import annotations
 
@@ -15,28 +17,93 @@ import argparse
 import ast
 import json
 import logging
+import os
 import sys
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 from .errors import CompileError, InputError, SamplerError
 
 log = logging.getLogger("statjr_py.cli")
 
+#: What each option's dict looks like, for the fix in error messages.
+EXAMPLES = {"invars": "\"{'y': 'normexam', 'x': 'cons,standlrt'}\"",
+            "estoptions": "\"{'burnin': 500, 'iterations': 5000, 'seed': 1}\""}
+_SCALARS = (str, bool, int, float)
+
+
+def _kind_of(value: Any) -> str:
+    """'a list', 'a number'...: what a value is, in a user's words."""
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "a yes/no value"
+    if isinstance(value, (int, float)):
+        return "a number"
+    names = {str: "a string", list: "a list", tuple: "a tuple", dict: "a dict", set: "a set",
+             frozenset: "a set", bytes: "bytes", complex: "a complex number"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
 
 def parse_mapping(text: str | None, what: str) -> dict:
-    """JSON or Python-literal dict text -> dict."""
+    """JSON or Python-literal dict text -> dict, its keys and values checked.
+
+    Both parsers give up on deeply nested text with RecursionError or
+    MemoryError rather than ValueError; those are a user's typing too, so
+    they end as one line, like any other text that is not a dict.
+    """
+    from .results import short  # pandas is imported only by commands that need it
+
     if text is None or not text.strip():
         return {}
+    example, kinds = EXAMPLES.get(what, EXAMPLES["invars"]), []
     for parser in (json.loads, ast.literal_eval):
         try:
             value = parser(text)
+        except (RecursionError, MemoryError) as exc:
+            raise InputError(f"--{what} = {short(text)}: nested too deeply to read "
+                             f"({type(exc).__name__}); give a flat dict, e.g. {example}") from None
         except (ValueError, SyntaxError, TypeError):
             continue
         if isinstance(value, dict):
+            _check_mapping(value, what)
             return value
-    raise InputError(f"--{what} = {text!r}: not a dict; give JSON or TREE's input string, "
-                     "e.g. \"{'y': 'normexam', 'x': 'cons,standlrt'}\"")
+        kinds.append(_kind_of(value))
+    got = f"{kinds[0]}, not a dict" if kinds else "not a dict"
+    raise InputError(f"--{what} = {short(text)}: {got}; give JSON or TREE's input string, "
+                     f"e.g. {example}")
+
+
+def _check_mapping(value: dict, what: str) -> None:
+    """Refuse keys and values no question or option can take, naming them.
+
+    Answers are strings, numbers, yes/no or (for a list of variables) a flat
+    list of names; options are single values.  Anything else (a dict, a set,
+    a list of lists, 10,000 levels of nesting) would otherwise reach the
+    engine, whose messages repr the value and may themselves fail on it.
+    """
+    from .results import short
+
+    example = EXAMPLES.get(what, EXAMPLES["invars"])
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise InputError(f"--{what} key {short(key)}: keys must be strings (names in quotes); "
+                             f"give e.g. {example}")
+        if item is None or isinstance(item, _SCALARS):
+            continue
+        where = f"--{what} {short(key)} = {short(item)}"
+        if what == "estoptions":
+            raise InputError(f"{where}: {_kind_of(item)} is not an option value; "
+                             "give a single value such as 500")
+        if isinstance(item, (list, tuple)):
+            inner = next((v for v in item if not isinstance(v, (str, int, float))
+                          or isinstance(v, bool)), None)
+            if inner is None:
+                continue
+            raise InputError(f"{where}: {_kind_of(inner)} inside a list; give the names as one "
+                             "string such as 'cons,standlrt' or as a flat list of strings")
+        raise InputError(f"{where}: {_kind_of(item)} is not an answer; give a string such as "
+                         "'normexam' (or a list of names for a list of variables)")
 
 
 class ProgressBar:
@@ -44,6 +111,14 @@ class ProgressBar:
 
     def __init__(self, stream=sys.stderr):
         self.stream, self.last, self.start = stream, 0.0, time.monotonic()
+        self.open = False  # a bar is drawn without its closing newline
+
+    def close(self) -> None:
+        """End a bar cut short (Ctrl-C, an error), so the next message gets its own line."""
+        if self.open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.open = False
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
@@ -54,7 +129,8 @@ class ProgressBar:
         filled = int(width * done / max(total, 1))
         self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
                           f"iterations, {now - self.start:.1f}s")
-        if done >= total:
+        self.open = done < total
+        if not self.open:
             self.stream.write("\n")
         self.stream.flush()
 
@@ -139,6 +215,31 @@ def _cmd_inputs(args) -> int:
     return 0
 
 
+def _check_outputs(args) -> None:
+    """Refuse an unusable --out or --zip before the run, not after it."""
+    from .results import check_output_folder, check_zip_path
+
+    if args.out is not None:
+        check_output_folder(args.out, args.overwrite, what="--out", hint="pass --overwrite")
+    if args.zip is not None:
+        real = str(check_zip_path(args.zip, args.overwrite, what="--zip", hint="pass --overwrite"))
+        if args.out is not None:
+            folder = os.path.realpath(os.path.abspath(args.out))
+            if real == folder or real.startswith(folder.rstrip(os.sep) + os.sep):
+                raise InputError(f"--zip '{args.zip}': inside --out '{args.out}', where the next "
+                                 "run would find a file it did not write; put the zip beside "
+                                 "the folder, e.g. --zip results.zip")
+
+
+def _write_failed(flag: str, path: str, exc: OSError) -> int:
+    """A disk that fills or a folder that vanishes mid-save: one line, status 1."""
+    reason = " ".join((exc.strerror or str(exc)).split())
+    if str(path) not in reason:
+        reason = f"{flag} '{path}': could not write the outputs ({reason})"
+    print(f"statjr: error: {reason}", file=sys.stderr)
+    return 1
+
+
 def _cmd_run(args) -> int:
     from .engine import RunStatJR
     from .registry import get_template
@@ -147,21 +248,33 @@ def _cmd_run(args) -> int:
     template = get_template(args.template)
     invars = parse_mapping(args.invars, "invars")
     estoptions = parse_mapping(args.estoptions, "estoptions")
+    _check_outputs(args)
     interactive = sys.stdin.isatty() and not args.no_input
     invars = _ask_missing(template, args.dataset, invars, estoptions, interactive)
     progress = ProgressBar() if (sys.stderr.isatty() or args.progress) else None
-    results = RunStatJR(template.name, args.dataset, invars, estoptions, progress=progress)
+    try:
+        results = RunStatJR(template.name, args.dataset, invars, estoptions, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     for name in template.headline:
         if name in results:
             print(f"\n{name}")
             print(table_text(results[name]))
     print(f"\n{len(results)} outputs: " + ", ".join(list(results)[:8])
-          + (", ..." if len(results) > 8 else "") + ("" if args.out else "; save them all with --out"))
-    if args.out:
-        paths = results.save(args.out)
+          + (", ..." if len(results) > 8 else "")
+          + ("" if args.out is not None else "; save them all with --out"))
+    if args.out is not None:
+        try:
+            paths = results.save(args.out, overwrite=args.overwrite)
+        except OSError as exc:
+            return _write_failed("--out", args.out, exc)
         print(f"\n{len(paths)} outputs written to {args.out}")
-    if args.zip:
-        results.to_zip(args.zip)
+    if args.zip is not None:
+        try:
+            results.to_zip(args.zip, overwrite=args.overwrite)
+        except OSError as exc:
+            return _write_failed("--zip", args.zip, exc)
         print(f"all outputs bundled in {args.zip}")
     return 0
 
@@ -193,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--estoptions", help="e.g. \"{'burnin': 500, 'iterations': 5000}\"")
     p.add_argument("--out", help="folder to save every output in")
     p.add_argument("--zip", help="zip file to bundle every output in")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write --out among files statjr did not write (an earlier run's files "
+                        "are replaced, others kept), and let --zip replace a file that is not a zip")
     p.add_argument("--no-input", action="store_true", help="never ask; fail on missing answers")
     p.add_argument("--progress", action="store_true", help="show progress even when not a terminal")
     p.set_defaults(func=_cmd_run)
@@ -215,10 +331,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except InputError as exc:
-        print(f"statjr: error: {exc}", file=sys.stderr)
+        print("statjr: error: " + " ".join(str(exc).splitlines()), file=sys.stderr)
         return 2
-    except (EOFError, KeyboardInterrupt):
-        print("statjr: stopped", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("statjr: interrupted", file=sys.stderr)
+        return 130
+    except EOFError:
+        print("statjr: error: input ended before every question was answered; give the answers "
+              "with --invars (add --no-input to be told which are missing)", file=sys.stderr)
         return 2
     except CompileError as exc:
         print(f"statjr: compile error: {exc}", file=sys.stderr)

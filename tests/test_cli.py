@@ -26,6 +26,20 @@ def test_run_with_tree_input_string(capsys, tmp_path):
     assert (tmp_path / "a.zip").is_file()
 
 
+def test_second_run_into_the_same_out_replaces_the_first(capsys, tmp_path):
+    # A rerun without the diagnostic plots must not leave the first run's plots
+    # beside the new tables, where they would pass for the second run's.
+    out = tmp_path / "o"
+    args = ["run", "1LevelMod", "--dataset", "tutorial", "--invars", TREE_STRING, "--out", str(out)]
+    assert main(args + ["--estoptions", SMALL]) == 0
+    assert (out / "standlrt.svg").is_file()
+    no_plots = SMALL[:-1] + ", 'diagnostics': False}"
+    assert main(args + ["--estoptions", no_plots]) == 0
+    assert not list(out.glob("*.svg"))
+    assert (out / "ModelResults.csv").is_file() and (out / ".statjr-manifest.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
 def test_run_with_json(capsys):
     assert main(["run", "1LevelMod", "--dataset", "tutorial", "--invars",
                  '{"y": "normexam", "D": "Normal", "x": ["cons"]}', "--estoptions", SMALL]) == 0
@@ -40,6 +54,14 @@ def test_run_with_json(capsys):
       "{'burnin': 'x'}"], "'burnin'"),
     (["run", "1LevelMod", "--dataset", "tutorial", "--invars", "{'y': 'normexam'}", "--no-input"],
      "input 'D' is missing"),
+    # estoptions that are not a dict: the fix names estimation options, not questions
+    (["run", "1LevelMod", "--dataset", "tutorial", "--invars", TREE_STRING, "--estoptions", "[1, 2]"],
+     "'burnin'"),
+    (["run", "1LevelMod", "--dataset", "tutorial", "--invars", '{"y": ' + "[" * 5000 + "]" * 5000 + "}"],
+     "--invars "),
+    (["run", "1LevelMod", "--dataset", "tutorial", "--invars", "{1: 'normexam'}"], "--invars key 1"),
+    (["run", "1LevelMod", "--dataset", "tutorial", "--invars", TREE_STRING, "--out", __file__ + "/o"],
+     "not a folder"),
 ])
 def test_user_errors_exit_2_with_one_line(args, pattern, capsys):
     assert main(args) == 2
