@@ -45,7 +45,7 @@ def prepare(template, dataset, invars=None, estoptions=None, *, executor=None,
     """Validate everything up front, before any code is generated."""
     tmpl = template if isinstance(template, Template) else get_template(template)
     data = load_dataset(dataset)
-    answers = resolve(tmpl.inputs, invars or {}, list(map(str, data.frame.columns)),
+    answers = resolve(tmpl.inputs, {} if invars is None else invars, list(map(str, data.frame.columns)),
                       data.frame, tmpl.name)
     check_data(data.frame, answers, tmpl.reserved_names())
     options = EstOptions.from_mapping(estoptions)

@@ -105,8 +105,11 @@ class EstOptions:
         self.seed = _as_int("seed", self.seed, 0)
         self.processes = _as_int("processes", self.processes, 1)
         if not isinstance(self.diagnostics, bool):
-            from .inputs import YesNo
-            self.diagnostics = YesNo("diagnostics", "").parse(self.diagnostics, [])
+            text = str(self.diagnostics).strip().lower() if isinstance(self.diagnostics, str) else None
+            if text not in ("yes", "y", "no", "n", "true", "false", "1", "0"):
+                raise InputError(f"estoptions 'diagnostics' = {short_repr(self.diagnostics)}: not a "
+                                 "yes/no value; give True or False")
+            self.diagnostics = text in ("yes", "y", "true", "1")
         if self.iterations < self.thinning:
             raise InputError(f"estoptions 'iterations' = {self.iterations}: fewer than "
                              f"'thinning' = {self.thinning}, so nothing would be stored; "
