@@ -282,7 +282,11 @@ def _cmd_run(args) -> int:
 def _cmd_serve(args) -> int:
     from .web.app import serve
 
-    serve(args.host, args.port)
+    for flag, value in (("--max-upload", args.max_upload), ("--idle-timeout", args.idle_timeout)):
+        if not value > 0:
+            raise InputError(f"{flag} = {value!r}: must be a positive number; e.g. {flag} 200")
+    serve(args.host, args.port, max_upload_mb=args.max_upload, allow_hosts=args.allow_host,
+          idle_timeout=args.idle_timeout * 60)
     return 0
 
 
@@ -315,6 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="the TREE web interface on this machine")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")
     p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--max-upload", type=float, default=200, metavar="MB",
+                   help="largest dataset upload in MB (default 200); an upload may take at most "
+                        "max(4 x this, 64) MB in memory")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME[:PORT]",
+                   help="another Host name to answer to (e.g. this machine's LAN name with "
+                        "--host 0.0.0.0); loopback names and --host are always allowed")
+    p.add_argument("--idle-timeout", type=float, default=120, metavar="MINUTES",
+                   help="forget a browser session unused for this long (default 120)")
     p.set_defaults(func=_cmd_serve)
     return parser
 

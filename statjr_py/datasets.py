@@ -6,6 +6,8 @@ caller's DataFrame or file.
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -52,11 +54,8 @@ def _read(path: Path) -> pd.DataFrame:
                 if numeric.notna().sum() == frame[col].notna().sum():
                     frame[col] = numeric
             return frame
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        if suffix == ".txt":
-            # Stat-JR's LoadTextFile: whitespace-delimited with a header row.
-            return pd.read_csv(path, sep=r"\s+", na_values=[".", "*", "NA"])
+        if suffix in _TEXT:
+            return pd.read_csv(path, **_TEXT[suffix])
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"dataset '{path}': could not be read ({exc}); "
                          "check that the file is a valid .dta, .csv or .txt") from None
@@ -67,27 +66,295 @@ def _read(path: Path) -> pd.DataFrame:
                      "use a .dta, .csv or whitespace-delimited .txt file")
 
 
-def load_dataset(spec) -> Dataset:
-    """Load ``spec``: a bundled name, a file path, or a pandas DataFrame."""
+#: pandas.read_csv arguments per text suffix; .txt is Stat-JR's LoadTextFile:
+#: whitespace-delimited with a header row.
+_TEXT = {".csv": {}, ".txt": {"sep": r"\s+", "na_values": [".", "*", "NA"]}}
+#: Memory a column costs beyond its cells (pandas' per-column bookkeeping),
+#: charged so that a header of a million names cannot pass as "one row".
+_COLUMN_BYTES = 1024
+#: A string cell costs a pointer plus a Python str object (about 49 bytes plus its text).
+_STRING_CELL_BYTES = 57
+_MB = 2 ** 20
+
+
+def check_size(path, max_bytes: int | None = None) -> None:
+    """Refuse a file that is corrupt about its size, or too big for ``max_bytes``.
+
+    Decided from the header and a byte count only, so that a tiny file which
+    claims billions of rows is refused before anything is allocated.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.dta``, ``.csv`` or ``.txt`` file.
+    max_bytes : int, optional
+        Refuse the file when its parsed frame would need more memory than
+        this, estimated at 1 KB per column plus, for a ``.dta``, 8 bytes per
+        numeric cell and a Python string per text cell, and for a ``.csv``
+        or ``.txt`` (whose types are unknown before parsing) 8 bytes per cell
+        of an upper bound on its shape (lines x header fields).  ``None``
+        (the Python API's default) sets no cap; then only a ``.dta`` whose
+        header claims more data than the file holds is refused, as corrupt,
+        so ordinary large datasets load.
+
+    Raises
+    ------
+    InputError
+        Naming the file, what it claims or would need, and the fix.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if path.suffix.lower() == ".dta":
+        rows, cols, need = _dta_claim(path, size)
+    elif max_bytes is None or path.suffix.lower() not in _TEXT:
+        return
+    else:
+        rows, cols = _text_shape(path, path.suffix.lower())
+        need = cols * (rows * 8 + _COLUMN_BYTES)
+    if max_bytes is not None and need > max_bytes:
+        raise InputError(
+            f"dataset '{path}': {rows} rows of {cols} columns would need about {need / _MB:.0f} MB "
+            f"in memory, more than the {max_bytes / _MB:.0f} MB allowed; use fewer rows or columns, "
+            "or raise the limit (statjr serve --max-upload)")
+
+
+def _dta_claim(path: Path, size: int) -> tuple[int, int, int]:
+    """(rows, columns, bytes in memory) that a .dta's header claims; refuse a lying header."""
+    import pyreadstat
+    try:
+        _frame, meta = pyreadstat.read_dta(str(path), metadataonly=True)
+    except Exception as exc:  # pyreadstat raises its own error classes
+        raise InputError(f"dataset '{path}': could not be read ({type(exc).__name__}: {exc}); "
+                         "check that the file is a valid .dta file") from None
+    rows, cols = _dta_header_rows(path), int(meta.number_columns or 0)
+    if rows is None:
+        rows = max(int(meta.number_rows or 0), 0)
+    widths = getattr(meta, "variable_storage_width", None) or {}
+    kinds = getattr(meta, "readstat_variable_types", None) or {}
+    # Every observation occupies the sum of the variables' storage widths in the file.
+    row_bytes = max(sum(max(int(w), 1) for w in widths.values()) if widths else cols, 1)
+    if rows * row_bytes > size:
+        raise InputError(
+            f"dataset '{path}': the header claims {rows} rows of {row_bytes} bytes "
+            f"({rows * row_bytes / _MB:.0f} MB) but the file holds only {size} bytes; the file is "
+            "corrupt or truncated: save it again from Stata")
+    cell = [_STRING_CELL_BYTES + int(widths.get(n, 8)) if kinds.get(n) == "string" else 8
+            for n in meta.column_names] or [8] * cols
+    return rows, cols, rows * sum(cell) + cols * _COLUMN_BYTES
+
+
+def _dta_header_rows(path: Path) -> int | None:
+    """The observation count a Stata 117-119 header states; None for other formats.
+
+    Read from the bytes, because readstat reports counts past 2**31 as unknown.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(256)
+    m = re.match(rb"<stata_dta><header><release>(\d{3})</release><byteorder>(LSF|MSF)</byteorder>"
+                 rb"<K>.{2,4}?</K><N>", head, re.S)
+    if not m:
+        return None
+    width = 4 if m.group(1) == b"117" else 8
+    raw = head[m.end():m.end() + width]
+    return int.from_bytes(raw, "little" if m.group(2) == b"LSF" else "big") if len(raw) == width else None
+
+
+def _text_shape(path: Path, suffix: str, chunk: int = _MB) -> tuple[int, int]:
+    """Upper bounds on (rows, columns) of a text file, from a line count and its header.
+
+    Read in ``chunk``-sized blocks, so a file that is one endless line costs no
+    more memory than a short one.  Quoted separators and newlines only make
+    the bounds larger, which errs on the side of refusing.
+    """
+    newlines, cols, header_done, in_field = 0, 0, False, False
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            newlines += block.count(b"\n")
+            if header_done:
+                continue
+            head, nl, _rest = block.partition(b"\n")
+            header_done = bool(nl)
+            if suffix == ".csv":
+                cols += head.count(b",")
+            else:  # fields are runs of non-space; a run split across blocks counts once
+                runs = len(re.findall(rb"\S+", head))
+                if runs and in_field and not head[:1].isspace():
+                    runs -= 1
+                cols += runs
+                in_field = bool(head) and not head[-1:].isspace()
+    rows = newlines + 1
+    return rows, (cols + 1 if suffix == ".csv" else max(cols, 1))
+
+
+def check_columns(frame: pd.DataFrame, name: str) -> None:
+    """Refuse column names a template cannot address: duplicates and non-strings.
+
+    Answers name variables by string, so a repeated or numeric column name
+    would be ambiguous or unreachable; renaming is the caller's decision, so
+    nothing is converted silently.
+    """
+    bad = [c for c in frame.columns if not isinstance(c, str)]
+    if bad:
+        shown = ", ".join(repr(c) for c in bad[:5]) + (", ..." if len(bad) > 5 else "")
+        raise InputError(f"dataset '{name}': column names {shown} are not strings; rename the "
+                         "columns first, e.g. df.columns = df.columns.astype(str)")
+    dups = list(dict.fromkeys(frame.columns[frame.columns.duplicated()]))
+    if dups:
+        shown = ", ".join(repr(c) for c in dups[:5]) + (", ..." if len(dups) > 5 else "")
+        raise InputError(f"dataset '{name}': column names {shown} appear more than once; give "
+                         "every column its own name, or keep the first of each with "
+                         "df = df.loc[:, ~df.columns.duplicated()]")
+
+
+def load_bundled(name: str) -> Dataset:
+    """Load a dataset by its name on the dataset search path, never by path."""
+    if name in bundled_names():
+        for folder in search_path("datasets", "STATJR_DATASETS"):
+            for suffix in SUFFIXES:
+                candidate = folder / f"{name}{suffix}"
+                if candidate.is_file():
+                    check_size(candidate)
+                    frame = _read(candidate)
+                    check_columns(frame, name)
+                    return Dataset(name, frame, name)
+    raise InputError(f"dataset = {name!r}: no such bundled dataset; choose one of "
+                     f"{', '.join(bundled_names())}" + suggest(name, bundled_names()))
+
+
+def load_dataset(spec, *, max_bytes: int | None = None) -> Dataset:
+    """Load ``spec``: a bundled name, a file path, or a pandas DataFrame.
+
+    Parameters
+    ----------
+    spec : str, Path, DataFrame or Dataset
+        What to load; frames are copied, never modified.
+    max_bytes : int, optional
+        Memory cap for a file (see :func:`check_size`); the web server sets
+        one for uploads, the Python API none.
+
+    Raises
+    ------
+    InputError
+        For a missing, unreadable, corrupt or oversized file, and for column
+        names that are repeated or not strings.
+    """
     if isinstance(spec, Dataset):
+        check_columns(spec.frame, spec.name)
         return Dataset(spec.name, spec.frame.copy(), spec.source)
     if isinstance(spec, pd.DataFrame):
+        check_columns(spec, "data")
         return Dataset("data", spec.copy(deep=True), None)
     if not isinstance(spec, (str, Path)):
         raise InputError(f"dataset = {type(spec).__name__}: not a dataset; "
                          "give a bundled name, a file path or a pandas DataFrame")
     path = Path(spec)
     if path.suffix.lower() in SUFFIXES and path.is_file():
+        check_size(path, max_bytes)
         frame = _read(path)
+        check_columns(frame, str(path))
         return Dataset(path.stem, frame, str(path))
-    for folder in search_path("datasets", "STATJR_DATASETS"):
-        for suffix in SUFFIXES:
-            candidate = folder / f"{spec}{suffix}"
-            if candidate.is_file():
-                return Dataset(str(spec), _read(candidate), str(spec))
+    if str(spec) in bundled_names():
+        return load_bundled(str(spec))
     raise InputError(f"dataset = {str(spec)!r}: no such file or bundled dataset; give a path "
                      f"to a .dta/.csv/.txt file or one of {', '.join(bundled_names())}"
                      + suggest(str(spec), bundled_names()))
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """User text made fit for a message: no control characters, not too long."""
+    text = "".join(c if c.isprintable() else "?" for c in str(text))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def upload_name(filename: str) -> tuple[str, str]:
+    """(dataset name, suffix) for a file name a user sent, or InputError for a bad type.
+
+    The name keeps letters, digits, ``_``, ``.`` and ``-`` (any script) and
+    loses folders, control characters and excess length, so it is safe in a
+    page, a header and a message; it never equals a bundled name, so that
+    choosing it by name again is unambiguous.
+    """
+    base = "".join(c for c in re.split(r"[/\\]", filename)[-1] if c.isprintable())
+    stem, dot, ext = base.rpartition(".")
+    suffix = "." + ext.lower() if dot else ""
+    if suffix not in SUFFIXES:
+        raise InputError(f"upload '{_shown(filename)}': unknown file type '{_shown(suffix, 12) or '(none)'}'; "
+                         "use .dta, .csv or .txt")
+    name = re.sub(r"[^\w.-]+", "_", stem).strip("._-")[:64] or "upload"
+    return (name + "_upload" if name in bundled_names() else name), suffix
+
+
+class Uploads:
+    """Files one user uploaded, kept in ``folder`` and loaded again by name.
+
+    Files are stored under random names (the user's name never touches the
+    file system); at most ``keep`` are kept, the least recently used going
+    first; each is loaded with the memory cap ``max_bytes`` (see
+    :func:`check_size`).
+    """
+
+    def __init__(self, folder, keep: int = 10, max_bytes: int | None = None):
+        self.folder, self.keep, self.max_bytes = Path(folder), keep, max_bytes
+        self.files: dict[str, Path] = {}
+
+    def __contains__(self, name) -> bool:
+        return name in self.files
+
+    def names(self) -> list[str]:
+        return list(self.files)
+
+    def new_file(self, suffix: str) -> Path:
+        """A fresh path in the folder to write an upload to before :meth:`add`."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self.folder / f"{secrets.token_hex(8)}{suffix}"
+
+    def add(self, name: str, path: Path) -> Dataset:
+        """Load the written file ``path`` as upload ``name`` and keep it; delete it if it fails."""
+        try:
+            data = self._load(name, path)
+        except InputError:
+            path.unlink(missing_ok=True)
+            raise
+        old = self.files.pop(name, None)
+        if old is not None and old != path:
+            old.unlink(missing_ok=True)
+        self.files[name] = path
+        while len(self.files) > self.keep:
+            self.files.pop(next(iter(self.files))).unlink(missing_ok=True)
+        return data
+
+    def load(self, name: str) -> Dataset:
+        path = self.files.pop(name)
+        self.files[name] = path  # now the most recently used
+        return self._load(name, path)
+
+    def _load(self, name: str, path: Path) -> Dataset:
+        shown = name + path.suffix
+        try:
+            data = load_dataset(path, max_bytes=self.max_bytes)
+            if data.frame.empty or len(data.frame.columns) == 0:
+                raise InputError(f"dataset '{path}': no rows or columns; check the file")
+        except InputError as exc:  # name the file as the user knows it, not its place on disk
+            raise InputError(str(exc).replace(str(path), shown)) from None
+        return Dataset(name, data.frame, shown)
+
+
+def load_by_name(name: str, uploads: Uploads | None = None) -> Dataset:
+    """A bundled dataset or one of ``uploads``, chosen by name, never by path.
+
+    For a server, where the name comes from a web page: a path would let the
+    page read any file the server can.
+    """
+    if not name or re.search(r"[/\\\x00]", name) or name in (".", ".."):
+        raise InputError(f"dataset = '{_shown(name)}': datasets are chosen by name, not by path; "
+                         "choose one from the list, or upload the file")
+    if uploads is not None and name in uploads:
+        return uploads.load(name)
+    if name in bundled_names():
+        return load_bundled(name)
+    known = bundled_names() + (uploads.names() if uploads is not None else [])
+    raise InputError(f"dataset = '{_shown(name)}': not a bundled dataset or one of your uploads; "
+                     f"choose one of {', '.join(known)}, or upload the file" + suggest(name, known))
 
 
 def column(frame: pd.DataFrame, name: str) -> np.ndarray:

@@ -16,6 +16,14 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from statjr_py.web.app import create_app  # noqa: E402
 
+PORT = 8765
+ORIGIN = f"http://127.0.0.1:{PORT}"
+
+
+def make_client():
+    """A client with the Host and Origin of the server's own page, as a browser tab sends them."""
+    return TestClient(create_app(port=PORT), base_url=ORIGIN, headers={"Origin": ORIGIN})
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ANSWERS = {  # the worked example, with small iteration counts
     "numlevs": "Yes", "L2ID": "school", "MOIlevel": "2 levels", "MOIdist": "Normal", "MOIslope": "No",
@@ -39,7 +47,7 @@ def wait_for_run(client, polls=120, every=0.5):
 
 
 def test_a_bad_answer_keeps_the_old_one_and_names_are_escaped():
-    client = TestClient(create_app())
+    client = make_client()
     client.post("/template", data={"name": "1LevelMod"})
     client.post("/answer", data={"key": "y", "kind": "variable", "value": "normexam"})
     page = client.post("/answer", data={"key": "y", "kind": "variable", "value": "nosuchvariable"}).text
@@ -50,7 +58,7 @@ def test_a_bad_answer_keeps_the_old_one_and_names_are_escaped():
 
 
 def test_routes_without_a_browser():
-    client = TestClient(create_app())
+    client = make_client()
     page = client.get("/")
     assert page.status_code == 200 and "Stat-JR: TREE" in page.text
     client.post("/template", data={"name": "1levelmod"})
@@ -78,7 +86,7 @@ def test_routes_without_a_browser():
 
 
 def test_bad_answer_and_bad_upload_show_messages():
-    client = TestClient(create_app())
+    client = make_client()
     client.post("/template", data={"name": "1LevelMod"})
     # each POST redirects to the page, which shows the message once
     r = client.post("/answer", data={"key": "y", "kind": "variable", "value": "normexm"})
@@ -97,7 +105,7 @@ def server():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(create_app(port=port), host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -190,7 +198,7 @@ def test_bad_upload_in_the_browser(server, browser, tmp_path):
 
 
 def test_failed_run_shows_its_message_and_the_server_goes_on(tmp_path):
-    client = TestClient(create_app())
+    client = make_client()
     bad = tmp_path / "collinear.csv"
     bad.write_text("y,one\n" + "\n".join(f"{i % 7},{1}" for i in range(50)) + "\n")
     with bad.open("rb") as fh:
@@ -203,3 +211,36 @@ def test_failed_run_shows_its_message_and_the_server_goes_on(tmp_path):
     page = client.get("/").text
     assert "collinear" in page and "failed" in page
     assert client.get("/status").status_code == 200
+
+
+def test_uploads_and_the_dataset_menu_in_the_browser(server, browser, tmp_path):
+    """The page's script runs under its Content-Security-Policy: choosing a dataset submits it."""
+    mine = tmp_path / "mine.csv"
+    mine.write_text("score,age\n1,2\n3,4\n")
+    page = browser.new_page()
+    blocked = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(server)
+    page.locator("#upload input[type=file]").set_input_files(str(mine))
+    page.locator("#upload button").click()
+    assert page.locator("#dataset").input_value() == "mine"
+    page.locator("#dataset").select_option("tutorial")
+    page.wait_for_function("document.getElementById('dataset').value === 'tutorial'")
+    page.locator("#dataset").select_option("mine")  # an upload is chosen again by name
+    page.wait_for_load_state()
+    assert page.locator("#dataset").input_value() == "mine" and not page.locator("#message").count()
+    assert blocked == []
+    page.close()
+
+
+def test_a_form_on_another_page_cannot_post_to_the_server(server, browser):
+    page = browser.new_page()
+    page.set_content(f'<form method="post" action="{server}/template">'
+                     '<input name="name" value="1LevelMod"></form>')
+    with page.expect_response(lambda r: r.url.endswith("/template")) as response:
+        page.evaluate("document.forms[0].submit()")
+    assert response.value.status == 403
+    page.wait_for_url("**/template")
+    page.goto(server)
+    assert "1LevelMod on" not in page.content()
+    page.close()

@@ -6,26 +6,55 @@ same walk the CLI uses.  State lives per browser session (a cookie naming an
 in-memory record); runs happen on a background thread so the page can poll
 its progress.  Bad uploads, bad answers and failed runs become a message on
 the page; the server keeps running.
+
+Any other page the user's browser opens may be hostile, so: a ``Host`` that is
+not this server (loopback names with its port, ``--host``, ``--allow-host``)
+gets 400 (DNS rebinding); a POST needs an ``Origin`` (failing that a
+``Referer``) of this server or gets 403, and one with neither is refused too,
+since browsers send ``Origin`` on every cross-site POST (scripts add ``-H
+'Origin: http://127.0.0.1:8765'``); bodies are counted as they stream in and
+stop with 413 at ``--max-upload`` (plus multipart overhead) for uploads and
+1 MB for other forms.  Datasets are chosen by name (bundled, or uploaded in
+this session), never by path, and an upload that would need more than
+``max(4 x --max-upload, 64 MB)`` in memory is refused from its header and a
+line count before it is parsed (:func:`statjr_py.datasets.check_size`; four
+times admits a ``.dta`` of doubles or a CSV of two-character numbers as large
+as the upload limit).  Only ``GET /`` and POSTs make sessions; they expire
+when idle and are capped, dropping first those that never POSTed, so a page
+making the browser fetch ``/`` cannot push out the user's own.  Results
+belong to the run's template and dataset: changing either forgets them, and
+a run still working then is discarded when it ends.  Responses forbid
+sniffing and framing by other sites, output and data views run no script
+(Content-Security-Policy), and the page's own script runs by nonce.
 """
 from __future__ import annotations
 
 import html
 import logging
+import re
 import secrets
+import shutil
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..cli import command_text, parse_mapping
-from ..datasets import Dataset, bundled_names, load_dataset
+from ..datasets import Dataset, Uploads, bundled_names, load_bundled, load_by_name, upload_name
 from ..errors import CompileError, InputError, SamplerError
 from ..inputs import next_question
 from ..registry import get_template, templates
@@ -36,14 +65,146 @@ log = logging.getLogger("statjr_py.web")
 _PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).parent)),
                             autoescape=True)
 COOKIE = "statjr_session"
-MAX_UPLOAD = 200 * 2 ** 20
+DEFAULT_DATASET = "tutmiss"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_MB = 2 ** 20
+MAX_UPLOAD_MB = 200
+MAX_FORM = _MB                  # any POST body but an upload
+MULTIPART_SLACK = 64 * 1024     # boundaries and part headers around an uploaded file
+MAX_UPLOADS = 10                # per session; the oldest file goes first
+IDLE_TIMEOUT = 2 * 3600.0       # seconds
+MAX_SESSIONS = 100
+#: Output and data views: no script, no plugins, framed only by the page itself.
+VIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'"
 
 
+# ------------------------------------------------------------ hosts and origins
+_HOST = re.compile(r"\[([0-9a-f:.]+)\](?::(\d{1,5}))?|([^:\[\]/@]+)(?::(\d{1,5}))?")
+
+
+def _split_host(value: str) -> tuple[str, int | None] | None:
+    """``name[:port]`` or ``[v6][:port]`` -> (lower-case name, port or None); None if malformed."""
+    m = _HOST.fullmatch(value.strip().lower())
+    if not m:
+        return None
+    name, port = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    return name, int(port) if port else None
+
+
+class _Hosts:
+    """The (name, port) pairs this server answers to; port None means any."""
+
+    def __init__(self, names: Iterable[str], port: int | None):
+        self.allowed: set[tuple[str, int | None]] = set()
+        for entry in names:
+            entry = f"[{entry}]" if str(entry).count(":") > 1 and "[" not in str(entry) else str(entry)
+            parsed = _split_host(entry)
+            if parsed is None:
+                raise InputError(f"allowed host {entry!r}: not a host name; give a name or address, "
+                                 "optionally with :port")
+            self.allowed.add((parsed[0], parsed[1] if parsed[1] is not None else port))
+
+    def _match(self, name: str, port: int) -> bool:
+        return (name, port) in self.allowed or (name, None) in self.allowed
+
+    def host_ok(self, header: str | None) -> bool:
+        parsed = _split_host(header or "")
+        return parsed is not None and self._match(parsed[0], parsed[1] or 80)
+
+    def origin_ok(self, url: str | None) -> bool:
+        """Whether an Origin or Referer URL is this server."""
+        try:
+            parts = urlsplit(url or "")
+            port = parts.port
+        except ValueError:
+            return False
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return False
+        return self._match(parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80))
+
+
+class _TooLarge(Exception):
+    """A request body went past its limit while it was being read."""
+
+
+class _Guard:
+    """Host and origin checks, body limits and security headers, before any route runs."""
+
+    def __init__(self, app, hosts: _Hosts, upload_limit: int):
+        self.app, self.hosts, self.upload_limit = app, hosts, upload_limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        send, headers, refusal = _with_security_headers(send), Headers(scope=scope), None
+        origin = headers.get("origin", headers.get("referer"))
+        limit = self.upload_limit + MULTIPART_SLACK if scope["path"] == "/upload" else MAX_FORM
+        declared = headers.get("content-length", "0")
+        if not self.hosts.host_ok(headers.get("host")):
+            log.warning("refused a request for Host %r (DNS rebinding?)", headers.get("host"))
+            refusal = PlainTextResponse("400 Bad Request: this server answers only to its own address", 400)
+        elif scope["method"] in ("GET", "HEAD"):
+            pass
+        elif not self.hosts.origin_ok(origin):
+            log.warning("refused a %s %s from origin %r", scope["method"], scope["path"], origin)
+            refusal = PlainTextResponse("403 Forbidden: this form was not sent from this server's own page", 403)
+        elif not declared.isdigit() or int(declared) > limit:
+            refusal = _too_large(Request(scope), self.upload_limit)
+        else:
+            receive = _counting(receive, limit)
+        await (refusal or self.app)(scope, receive, send)
+
+
+def _counting(receive, limit: int):
+    """``receive`` that raises _TooLarge once the body passes ``limit`` bytes."""
+    seen = 0
+
+    async def wrapped():
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _TooLarge(limit)
+        return message
+    return wrapped
+
+
+def _with_security_headers(send):
+    async def wrapped(message):
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            headers.setdefault("content-security-policy", VIEW_CSP)
+            headers.setdefault("x-content-type-options", "nosniff")
+            headers.setdefault("referrer-policy", "same-origin")
+        await send(message)
+    return wrapped
+
+
+def _too_large(request: Request, upload_limit: int) -> HTMLResponse:
+    """413, and the same words on the page when the user goes back."""
+    if request.url.path == "/upload":
+        text = (f"upload: the file is larger than the upload limit of {upload_limit / _MB:g} MB; "
+                "choose a smaller file, or restart the server with a larger statjr serve --max-upload")
+    else:
+        text = f"the form sent is larger than {MAX_FORM // 1024} KB; send less text"
+    found = request.app.state.sessions.find(request)
+    if found:
+        found[1].message = text
+    return HTMLResponse(f"<p>{html.escape(text)}</p><p><a href=\"/\">Back</a></p>", status_code=413)
+
+
+async def _too_large_handler(request: Request, exc: Exception) -> Response:
+    return _too_large(request, request.app.state.upload_limit)
+
+
+# ------------------------------------------------------------ sessions
 @dataclass
 class Session:
     """One browser's state: data, template, answers so far, the last run."""
 
-    data: Dataset | None = None
+    data: Dataset
     template: str | None = None
     answers: dict = field(default_factory=dict)
     status: str = "Ready"
@@ -52,18 +213,82 @@ class Session:
     results: Results | None = None
     message: str | None = None      # shown once, after the action that caused it
     run_error: str | None = None    # why the last run failed, shown until the next run
+    run_id: int = 0                 # bumped by each run and each change of template or dataset
+    run_of: tuple[str, str] | None = None  # (template, dataset) of the run the results are from
+    uploads: Uploads | None = None  # made by the first upload
+    used: float = field(default_factory=time.monotonic)
+    posted: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_sessions: dict[str, Session] = {}
+class _Store:
+    """One app's sessions: found by cookie, expired when idle, capped in number.
+
+    Only ``GET /`` and POSTs create a session (see :meth:`get`); everything
+    else looks one up with :meth:`find`, so a cookie-less request costs no
+    memory.  Fresh sessions share one read-only copy of the default dataset.
+    """
+
+    def __init__(self, max_sessions: int, idle_timeout: float, memory_limit: int):
+        self.max_sessions, self.idle_timeout = max(int(max_sessions), 1), float(idle_timeout)
+        self.memory_limit = memory_limit
+        self.sessions: OrderedDict[str, Session] = OrderedDict()
+        self._dir = tempfile.TemporaryDirectory(prefix="statjr-serve-")
+        self._default: Dataset | None = None
+
+    def __len__(self) -> int:
+        return len(self.sessions)
+
+    def find(self, request: Request) -> tuple[str, Session] | None:
+        self._expire()
+        sid = request.cookies.get(COOKIE, "")
+        s = self.sessions.get(sid)
+        if s is None:
+            return None
+        s.used = time.monotonic()
+        self.sessions.move_to_end(sid)
+        return sid, s
+
+    def get(self, request: Request) -> tuple[str, Session]:
+        found = self.find(request)
+        if found is None:
+            while len(self.sessions) >= self.max_sessions:
+                self._drop(next((k for k, s in self.sessions.items() if not s.posted),
+                                next(iter(self.sessions))))
+            if self._default is None:  # never modified: every reader copies or only reads
+                self._default = load_bundled(DEFAULT_DATASET)
+            found = secrets.token_urlsafe(16), Session(data=self._default)
+            self.sessions[found[0]] = found[1]
+        if request.method == "POST":
+            found[1].posted = True
+        return found
+
+    def uploads(self, s: Session) -> Uploads:
+        if s.uploads is None:
+            s.uploads = Uploads(tempfile.mkdtemp(dir=self._dir.name), MAX_UPLOADS, self.memory_limit)
+        return s.uploads
+
+    def _expire(self) -> None:
+        cutoff = time.monotonic() - self.idle_timeout
+        for sid in [k for k, s in self.sessions.items() if s.used < cutoff]:
+            self._drop(sid)
+
+    def _drop(self, sid: str) -> None:
+        s = self.sessions.pop(sid)
+        if s.uploads is not None:
+            shutil.rmtree(s.uploads.folder, ignore_errors=True)
 
 
 def _session(request: Request) -> tuple[str, Session]:
-    sid = request.cookies.get(COOKIE)
-    if sid not in _sessions:
-        sid = secrets.token_urlsafe(16)
-        _sessions[sid] = Session(data=load_dataset("tutmiss"))
-    return sid, _sessions[sid]
+    return request.app.state.sessions.get(request)
+
+
+def _existing(request: Request) -> Session | None:
+    found = request.app.state.sessions.find(request)
+    return found[1] if found else None
+
+
+_NO_SESSION = "<p>Nothing here: open <a href=\"/\">the page</a> first.</p>"
 
 
 def _back(sid: str) -> RedirectResponse:
@@ -72,6 +297,19 @@ def _back(sid: str) -> RedirectResponse:
     return resp
 
 
+# ------------------------------------------------------------ names
+def _attachment(filename: str) -> str:
+    """A Content-Disposition value: an ASCII ``filename`` and the exact one as RFC 5987 ``filename*``."""
+    filename = "".join(c for c in filename if c.isprintable())
+    stem, dot, ext = filename.rpartition(".")
+    safe = (re.sub(r"[^A-Za-z0-9._-]+", "_", stem if dot else ext).strip("._-")[:100] or "download")
+    if dot:
+        safe += "." + (re.sub(r"[^A-Za-z0-9]", "", ext)[:8] or "bin")
+    value = f'attachment; filename="{safe}"'
+    return value if safe == filename else value + "; filename*=UTF-8''" + quote(filename, safe="")
+
+
+# ------------------------------------------------------------ the page
 def _walk(s: Session):
     """(answers, next question) for the session, or raise InputError."""
     tmpl = get_template(s.template)
@@ -94,17 +332,22 @@ async def index(request: Request) -> Response:
             desc = question.describe() if question else None
         except InputError as exc:
             s.message = str(exc)
-    outputs = [(n, s.results.kind(n)) for n in s.results] if s.results else []
-    html = _PAGES.get_template("page.html").render(
-        s=s, datasets=bundled_names(), templates=sorted(templates().items(), key=lambda kv: kv[0].lower()),
+    results = s.results
+    outputs = [(n, results.kind(n)) for n in results] if results else []
+    nonce = secrets.token_urlsafe(16)
+    page = _PAGES.get_template("page.html").render(
+        s=s, datasets=bundled_names(), uploads=s.uploads.names() if s.uploads else [],
+        templates=sorted(templates().items(), key=lambda kv: kv[0].lower()),
         answered=answered, question=desc, strings=strings,
-        input_string=input_string,
+        input_string=input_string, nonce=nonce, run_of=s.run_of,
         command=(command_text(s.template, s.data.source or s.data.name, strings, {})
                  if s.template else ""), outputs=outputs,
-        columns=list(map(str, s.data.frame.columns)) if s.data is not None else [],
-        elapsed=_elapsed(s))
+        columns=list(map(str, s.data.frame.columns)), elapsed=_elapsed(s))
     s.message = None
-    resp = HTMLResponse(html)
+    resp = HTMLResponse(page, headers={"Content-Security-Policy": (
+        f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'")})
     resp.set_cookie(COOKIE, sid, httponly=True, samesite="strict")
     return resp
 
@@ -115,72 +358,104 @@ def _elapsed(s: Session) -> float:
     return s.finished - s.started if s.started else 0.0
 
 
+def _forget_run(s: Session) -> None:
+    """Drop the last run's results: they belong to the template and dataset that made them."""
+    with s.lock:
+        if s.status == "Working" and s.run_of:
+            s.message = (f"The run of {s.run_of[0]} on {s.run_of[1]} was still working; it finishes in "
+                         "the background but its results will not be shown. Press Run for the new choice.")
+        s.run_id += 1
+        s.results, s.run_error, s.run_of = None, None, None
+        s.status, s.started, s.finished = "Ready", 0.0, 0.0
+
+
+# ------------------------------------------------------------ datasets
 async def choose_dataset(request: Request) -> Response:
     sid, s = _session(request)
     form = await request.form()
-    _use_dataset(s, lambda: load_dataset(str(form.get("name", ""))))
-    return _back(sid)
-
-
-def _use_dataset(s, load) -> None:
-    """Make ``load()`` the session's dataset, or show its InputError."""
     try:
-        s.data = load()
-        s.results = None
+        data = await run_in_threadpool(load_by_name, str(form.get("name", "")), s.uploads)
     except InputError as exc:
         s.message = str(exc)
+    else:
+        _forget_run(s)
+        s.data = data
+    return _back(sid)
 
 
 async def upload(request: Request) -> Response:
     sid, s = _session(request)
-    form = await request.form(max_part_size=MAX_UPLOAD)
-    item = form.get("file")
-    if item is None or not getattr(item, "filename", ""):
-        s.message = "upload: no file chosen; pick a .dta, .csv or .txt file"
+    try:
+        form = await request.form(max_files=1, max_fields=8, max_part_size=MAX_FORM)
+    except HTTPException as exc:  # malformed multipart, or more than one file
+        s.message = f"upload: {exc.detail}; send one .dta, .csv or .txt file"
         return _back(sid)
-    suffix = Path(item.filename).suffix.lower()
-    if suffix not in (".dta", ".csv", ".txt"):
-        s.message = f"upload '{item.filename}': unknown file type '{suffix}'; use .dta, .csv or .txt"
-        return _back(sid)
-    content = await item.read()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / (Path(item.filename).stem + suffix)
-        path.write_bytes(content)
-
-        def load() -> Dataset:
-            data = load_dataset(str(path))
-            if data.frame.empty or len(data.frame.columns) == 0:
-                raise InputError(f"dataset '{item.filename}': no rows or columns; check the file")
-            return Dataset(Path(item.filename).stem, data.frame, item.filename)
-
-        _use_dataset(s, load)
+    try:
+        s.message = await _take_upload(request, s, form.get("file")) or s.message
+    finally:
+        await form.close()
     return _back(sid)
 
 
+async def _take_upload(request: Request, s: Session, item) -> str | None:
+    """Keep an uploaded file among the session's uploads and make it the dataset; or say why not."""
+    if not isinstance(item, UploadFile) or not item.filename:
+        return "upload: no file chosen; pick a .dta, .csv or .txt file"
+    try:
+        name, suffix = upload_name(item.filename)
+    except InputError as exc:
+        return str(exc)
+    limit = request.app.state.upload_limit
+    if (item.size or 0) > limit:
+        return f"upload '{name}{suffix}': larger than the upload limit of {limit / _MB:g} MB; choose a smaller file"
+    uploads = request.app.state.sessions.uploads(s)
+    path = uploads.new_file(suffix)
+    await item.seek(0)
+    with path.open("wb") as fh:
+        while chunk := await item.read(_MB):
+            fh.write(chunk)
+    try:
+        data = await run_in_threadpool(uploads.add, name, path)
+    except InputError as exc:
+        return str(exc)
+    _forget_run(s)
+    s.data = data
+    return None
+
+
 async def view_dataset(request: Request) -> Response:
-    _, s = _session(request)
+    s = _existing(request)
+    if s is None:
+        return HTMLResponse(_NO_SESSION, status_code=404)
     frame = s.data.frame
-    head = frame.head(200).to_html(classes="data", index=False, na_rep=".")
-    summary = frame.describe().T.assign(missing=frame.isna().sum()).to_html(classes="data", float_format="%.4g")
+    head = frame.head(200).to_html(classes="data", index=False, na_rep=".", escape=True)
+    summary = frame.describe().T.assign(missing=frame.isna().sum()).to_html(
+        classes="data", float_format="%.4g", escape=True)
     name = html.escape(s.data.name)
     return HTMLResponse(f"<html><head><title>{name}</title></head><body><h2>{name}: "
                         f"{len(frame)} rows</h2><h3>Summary</h3>{summary}<h3>First rows</h3>{head}</body></html>")
 
 
 async def download_dataset(request: Request) -> Response:
-    _, s = _session(request)
-    return Response(_dta_bytes(s.data.frame), media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{s.data.name}.dta"'})
+    s = _existing(request)
+    if s is None:
+        return HTMLResponse(_NO_SESSION, status_code=404)
+    content = await run_in_threadpool(_dta_bytes, s.data.frame)
+    return Response(content, media_type="application/octet-stream",
+                    headers={"Content-Disposition": _attachment(f"{s.data.name}.dta")})
 
 
+# ------------------------------------------------------------ template and answers
 async def choose_template(request: Request) -> Response:
     sid, s = _session(request)
     form = await request.form()
     try:
-        s.template = get_template(str(form.get("name", ""))).name
-        s.answers, s.results = {}, None
+        name = get_template(str(form.get("name", ""))).name
     except InputError as exc:
         s.message = str(exc)
+    else:
+        _forget_run(s)
+        s.template, s.answers = name, {}
     return _back(sid)
 
 
@@ -199,6 +474,9 @@ async def answer(request: Request) -> Response:
 
 def _try_answers(s: Session, answers: dict) -> None:
     """Take ``answers`` if the template accepts them; otherwise keep the old ones and say why."""
+    if not s.template:
+        s.message = "choose a template first"
+        return
     old = s.answers
     s.answers = answers
     try:
@@ -236,47 +514,62 @@ async def set_inputs(request: Request) -> Response:
     return _back(sid)
 
 
-def _run(s: Session) -> None:
+# ------------------------------------------------------------ runs and outputs
+def _run(s: Session, run_id: int, template: str, frame, answers: dict) -> None:
+    """Run on a thread; publish the outcome only if the session still wants this run."""
     from ..engine import RunStatJR
 
+    results, error = None, None
     try:
-        s.results = RunStatJR(s.template, s.data.frame, dict(s.answers))
-        s.status = "done"
+        results = RunStatJR(template, frame, answers)
     except (InputError, CompileError, SamplerError) as exc:
-        s.status, s.run_error = "failed", str(exc)
+        error = str(exc)
     except Exception as exc:  # the server must survive anything a run does
         log.exception("run failed")
-        s.status, s.run_error = "failed", f"the run failed: {type(exc).__name__}: {exc}"
-    finally:
-        s.finished = time.time()
+        error = f"the run failed: {type(exc).__name__}: {exc}"
+    with s.lock:
+        if s.run_id != run_id:
+            log.info("discarded the results of a run whose template or dataset has since changed")
+            return
+        s.results, s.run_error = results, error
+        s.status, s.finished = ("failed" if error else "done"), time.time()
 
 
 async def run(request: Request) -> Response:
     sid, s = _session(request)
+    if not s.template:
+        s.message = "Run: choose a template first"
+        return _back(sid)
     with s.lock:
         if s.status != "Working":
+            s.run_id += 1
+            s.run_of = (s.template, s.data.name)
             s.status, s.started, s.results, s.run_error = "Working", time.time(), None, None
-            threading.Thread(target=_run, args=(s,), daemon=True).start()
+            job = (s, s.run_id, s.template, s.data.frame, dict(s.answers))
+            threading.Thread(target=_run, args=job, daemon=True).start()
     return _back(sid)
 
 
 async def status(request: Request) -> Response:
-    _, s = _session(request)
+    s = _existing(request)
+    if s is None:
+        return JSONResponse({"status": "Ready", "elapsed": 0.0, "message": None})
     return JSONResponse({"status": s.status, "elapsed": round(_elapsed(s), 1), "message": s.run_error})
 
 
 async def output(request: Request) -> Response:
-    _, s = _session(request)
+    s = _existing(request)
     name = request.path_params["name"]
-    if not s.results or name not in s.results:
+    results = s.results if s else None
+    if not results or name not in results:
         return HTMLResponse(f"<p>No output called {html.escape(repr(name))}.</p>", status_code=404)
-    obj, kind = s.results[name], s.results.kind(name)
+    obj, kind = results[name], results.kind(name)
     if kind == "svg":
         return Response(obj, media_type="image/svg+xml")
     if kind in ("table", "dataset"):
         frame = obj if kind == "table" else obj.head(200)
         note = "" if kind == "table" else f"<p>First 200 of {len(obj)} rows.</p>"
-        body = note + frame.to_html(classes="data", index=False, na_rep=".", float_format="%.4g")
+        body = note + frame.to_html(classes="data", index=False, na_rep=".", float_format="%.4g", escape=True)
     else:
         body = f"<pre>{html.escape(str(obj))}</pre>"
     title = html.escape(name)
@@ -286,29 +579,68 @@ async def output(request: Request) -> Response:
 
 
 async def download(request: Request) -> Response:
-    _, s = _session(request)
-    if not s.results:
+    s = _existing(request)
+    results, run_of = (s.results, s.run_of) if s else (None, None)
+    if not results:
         return HTMLResponse("<p>Nothing to download yet: run a template first.</p>", status_code=404)
     with tempfile.TemporaryDirectory() as tmp:
-        content = s.results.to_zip(Path(tmp) / "results.zip").read_bytes()
-    return Response(content, media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{s.template}_results.zip"'})
+        content = results.to_zip(Path(tmp) / "results.zip").read_bytes()
+    name = f"{run_of[0] if run_of else 'statjr'}_results.zip"
+    return Response(content, media_type="application/zip", headers={"Content-Disposition": _attachment(name)})
 
 
-def create_app() -> Starlette:
-    return Starlette(routes=[
+# ------------------------------------------------------------ the app
+def create_app(*, host: str = "127.0.0.1", port: int | None = None,
+               allowed_hosts: Iterable[str] | None = None, max_upload_mb: float = MAX_UPLOAD_MB,
+               max_memory_mb: float | None = None, idle_timeout: float = IDLE_TIMEOUT,
+               max_sessions: int = MAX_SESSIONS) -> Starlette:
+    """The TREE application.
+
+    Parameters
+    ----------
+    host, port : str, int
+        Where the server listens; the ``Host`` header (and the ``Origin`` of a
+        POST) must name it.  ``port=None`` accepts any port (for embedding).
+    allowed_hosts : iterable of str, optional
+        Host names (``name`` or ``name:port``) to answer to instead of the
+        loopback names and ``host``.
+    max_upload_mb : float
+        Largest upload, in MB; enforced while the body streams in.
+    max_memory_mb : float, optional
+        Largest dataset an upload may become in memory; default
+        ``max(4 * max_upload_mb, 64)``.
+    idle_timeout : float
+        Seconds after which an unused session is forgotten.
+    max_sessions : int
+        Most sessions kept; when full, untouched then least recently used go.
+    """
+    if not max_upload_mb > 0 or (max_memory_mb is not None and not max_memory_mb > 0):
+        raise InputError(f"max_upload_mb = {max_upload_mb!r}, max_memory_mb = {max_memory_mb!r}: "
+                         "limits must be positive numbers of MB")
+    names = list(allowed_hosts) if allowed_hosts is not None else [*LOOPBACK, *([host] if host else [])]
+    upload_limit = int(max_upload_mb * _MB)
+    app = Starlette(routes=[
         Route("/", index), Route("/dataset", choose_dataset, methods=["POST"]),
         Route("/upload", upload, methods=["POST"]), Route("/dataset/view", view_dataset),
         Route("/dataset/download", download_dataset), Route("/template", choose_template, methods=["POST"]),
         Route("/answer", answer, methods=["POST"]), Route("/remove", remove, methods=["POST"]),
         Route("/set", set_inputs, methods=["POST"]), Route("/run", run, methods=["POST"]),
         Route("/status", status), Route("/output/{name:path}", output), Route("/download", download),
-    ])
+    ], middleware=[Middleware(_Guard, hosts=_Hosts(names, port or None), upload_limit=upload_limit)],
+        exception_handlers={_TooLarge: _too_large_handler})
+    app.state.upload_limit = upload_limit
+    app.state.sessions = _Store(max_sessions, idle_timeout, int(max_memory_mb * _MB) if max_memory_mb
+                                else max(4 * upload_limit, 64 * _MB))
+    return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Run the server until interrupted."""
+def serve(host: str = "127.0.0.1", port: int = 8765, *, max_upload_mb: float = MAX_UPLOAD_MB,
+          allow_hosts: Iterable[str] = (), idle_timeout: float = IDLE_TIMEOUT) -> None:
+    """Run the server until interrupted; it answers to loopback, ``host`` and ``allow_hosts``."""
     import uvicorn
 
-    log.warning("statjr serve: open http://%s:%d/ in a browser", host, port)
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    app = create_app(host=host, port=port, allowed_hosts=[*LOOPBACK, host, *allow_hosts],
+                     max_upload_mb=max_upload_mb, idle_timeout=idle_timeout)
+    shown = f"[{host}]" if ":" in host else host
+    log.warning("statjr serve: open http://%s:%d/ in a browser", shown, port)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
