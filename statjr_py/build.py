@@ -34,7 +34,7 @@ from pathlib import Path
 import cffi
 from cffi.recompiler import make_c_source
 
-from . import __version__
+from ._version import __version__
 from .errors import CompileError, InputError
 
 try:  # POSIX; elsewhere the cache works without the cross-process lock

@@ -17,7 +17,7 @@ import re
 import jinja2
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 
 #: The only characters a string may carry into generated C++.  Template
 #: authors write the C++ in the ``.cpp.j2``; what the context supplies are

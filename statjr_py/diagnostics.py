@@ -161,16 +161,22 @@ def brooks_gelman(draws, points: int = 40, coverage: float = 0.8):
     return ends, pooled, within, ratio
 
 
-def summarise(draws: np.ndarray, names: list[str]) -> pd.DataFrame:
-    """ModelResults: one row per parameter from draws shaped (nchains, ndraws, nparams)."""
+def summarise(draws: np.ndarray, params: list) -> pd.DataFrame:
+    """ModelResults: one row per parameter from draws shaped (nchains, ndraws, nparams).
+
+    ``params`` are :class:`~statjr_py.template.Param` objects (or plain
+    names, of kind "other"); their kind becomes the ``kind`` column, which
+    pooling and the tables read instead of parsing names.
+    """
     import pandas as pd
 
     rows = []
     nchains = draws.shape[0]
-    for k, name in enumerate(names):
+    for k, p in enumerate(params):
         x = draws[:, :, k]
         flat = x.ravel()
-        row = {"term": name, "mean": flat.mean(), "sd": flat.std(ddof=1) if flat.size > 1 else np.nan,
+        row = {"term": getattr(p, "name", p), "kind": getattr(p, "kind", "other"),
+               "mean": flat.mean(), "sd": flat.std(ddof=1) if flat.size > 1 else np.nan,
                "ess": ess(x), "mcse": mcse(x),
                "2.5%": np.quantile(flat, 0.025), "97.5%": np.quantile(flat, 0.975)}
         if nchains > 1:

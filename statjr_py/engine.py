@@ -1,55 +1,42 @@
 """RunStatJR: one call from template name, dataset and answers to results.
 
-This module only wires the layers together; each step lives in its own
-module (inputs, codegen, build, run, results).
+This module only wires the layers together: validate (inputs), then hand a
+:class:`~statjr_py.context.RunContext` to the template's ``run``, which
+generates, builds, samples and summarises through it.
 """
 from __future__ import annotations
 
 import logging
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-import numpy as np
-import pandas as pd
-
-from .build import build
 from .checks import check_data
-from .codegen import render_string, sampler_source
-from .datasets import Dataset, load_dataset
-from .diagnostics import summarise
-from .inputs import Answers, resolve
+from .context import RunContext
+from .datasets import load_dataset
+from .inputs import resolve
 from .registry import get_template
 from .results import Results
-from .run import EstOptions, Fetch, check_draws_memory, run_chains
-from .template import Fit, Template
+from .run import EstOptions
+from .template import Template
 
 log = logging.getLogger("statjr_py.engine")
 
 
-@dataclass
-class Job:
-    """Everything one template run needs, validated."""
-
-    template: Template
-    data: Dataset
-    answers: Answers
-    options: EstOptions
-    estoptions: dict  # as the caller gave them, for script.py
-    executor: Executor | None = None
-    progress: Callable[[int, int], None] | None = None
-
-
 def prepare(template, dataset, invars=None, estoptions=None, *, executor=None,
-            progress=None) -> Job:
-    """Validate everything up front, before any code is generated."""
+            progress=None) -> RunContext:
+    """Validate everything up front, before any code is generated.
+
+    Returns the :class:`~statjr_py.context.RunContext` the template's
+    ``run`` receives.
+    """
     tmpl = template if isinstance(template, Template) else get_template(template)
-    data = load_dataset(dataset)
-    answers = resolve(tmpl.inputs, {} if invars is None else invars, list(map(str, data.frame.columns)),
-                      data.frame, tmpl.name)
-    check_data(data.frame, answers, tmpl.reserved_names())
     options = EstOptions.from_mapping(estoptions)
-    return Job(tmpl, data, answers, options, dict(estoptions or {}), executor, progress)
+    data = load_dataset(dataset)
+    answers = resolve(tmpl.inputs, {} if invars is None else invars,
+                      list(map(str, data.frame.columns)), data.frame, tmpl.name)
+    check_data(data.frame, answers, tmpl.reserved_names())
+    return RunContext(tmpl, data, answers, options, dict(estoptions or {}), executor, progress,
+                      runner=run_job)
 
 
 def RunStatJR(template: str, dataset, invars: Mapping[str, Any] | None = None,
@@ -80,51 +67,11 @@ def RunStatJR(template: str, dataset, invars: Mapping[str, Any] | None = None,
     Results
         Ordered mapping of output name to object.
     """
-    job = prepare(template, dataset, invars, estoptions, executor=executor, progress=progress)
-    results = job.template.run(job)
-    results.add("script.py", script_text(job), "python")
-    results.add("Inputs", job.answers.input_string(), "text")
+    ctx = prepare(template, dataset, invars, estoptions, executor=executor, progress=progress)
+    results = ctx.template.run(ctx)
+    results.add("script.py", script_text(ctx), "python")
+    results.add("Inputs", ctx.answers.input_string(), "text")
     return results
-
-
-def run_mcmc(tmpl: Template, job: Job) -> Results:
-    """Generate, compile, run chains and summarise one MCMC template."""
-    spec = tmpl.model(job.data, job.answers)
-    check_draws_memory(job.options, len(spec.params), tmpl.name)
-    source = sampler_source(tmpl.cpp_file(), spec.context, spec.arrays, tmpl.name)
-    module = build(source)
-    nparams = module.lib.sjr_nparams()
-    if nparams != len(spec.params):
-        raise RuntimeError(f"template {tmpl.name} records {nparams} values per draw "
-                           f"but names {len(spec.params)} parameters")
-    draws, extras = run_chains(module, spec.arrays, job.options, job.progress, job.executor,
-                               fetch=Fetch(tmpl.requests(spec)))
-    fit = Fit(spec, draws, extras, job.answers, job.data, module)
-    results = Results()
-    idx = [spec.params.index(p) for p in spec.monitored]
-    summary = summarise(draws[:, :, idx], spec.monitored)
-    results.add("ModelResults", summary, "table")
-    results.add("ModelParameters", summary[["term", "mean", "sd"]].copy(), "table")
-    tmpl.outputs(fit, results)
-    results.add("out", chains_frame(draws, spec.params, job.options), "table")
-    if job.options.diagnostics:
-        add_diagnostic_plots(results, draws[:, :, idx], spec.monitored, job.options)
-    results.add(f"{tmpl.name}.cpp", source, "cpp")
-    context = {**spec.context, "answers": job.answers}
-    results.add("equation.tex", render_string(tmpl.equation, context), "tex")
-    results.add("algorithm.tex", render_string(tmpl.algorithm, context), "tex")
-    return results
-
-
-def add_diagnostic_plots(results: Results, draws: np.ndarray, names: list[str],
-                         opts: EstOptions) -> None:
-    """One six-panel SVG per parameter, named ``<parameter>.svg``."""
-    from .plots import six_panel_svg
-
-    for k, name in enumerate(names):
-        results.add(f"{name}.svg",
-                    six_panel_svg(name, draws[:, :, k], opts.burnin + opts.thinning, opts.thinning),
-                    "svg")
 
 
 def run_job(args: tuple) -> Results:
@@ -132,17 +79,7 @@ def run_job(args: tuple) -> Results:
     return RunStatJR(*args)
 
 
-def chains_frame(draws: np.ndarray, names: list[str], opts: EstOptions) -> pd.DataFrame:
-    """The chains as one long table: chain, iteration, then one column per parameter."""
-    nchains, ndraws, _ = draws.shape
-    iteration = opts.burnin + opts.thinning * np.arange(1, ndraws + 1)
-    frame = pd.DataFrame(draws.reshape(nchains * ndraws, -1), columns=names)
-    frame.insert(0, "iteration", np.tile(iteration, nchains))
-    frame.insert(0, "chain", np.repeat(np.arange(nchains), ndraws))
-    return frame
-
-
-def _validated_options(job: Job) -> dict:
+def _validated_options(job: RunContext) -> dict:
     """The options the caller gave, as the validated values (plain ints and bools).
 
     Taken from :class:`EstOptions`, never from the caller's objects, so that
@@ -151,7 +88,7 @@ def _validated_options(job: Job) -> dict:
     return {k: getattr(job.options, k) for k in job.estoptions if hasattr(job.options, k)}
 
 
-def script_text(job: Job) -> str:
+def script_text(job: RunContext) -> str:
     """A runnable script that reproduces this run through RunStatJR."""
     if job.data.source is not None:
         dataset = repr(job.data.source)

@@ -15,6 +15,7 @@ from .checks import warn_separation
 from .datasets import column
 from .errors import DataWarning, InputError
 from .inputs import Text, Variable, VariableList
+from .template import Param
 
 LINKS = {"Normal": ["identity"], "Binomial": ["logit", "probit", "cloglog"], "Poisson": ["log"]}
 #: link -> statjr::glm::Link enumerator in cpp/statjr/glm.hpp
@@ -40,16 +41,23 @@ def ask_distribution(ask, choices=("Normal", "Binomial", "Poisson")) -> str:
     dist = ask(Text("D", "Specify the distribution:", choices=list(choices),
                     help="Normal for continuous responses, Binomial for successes out of a "
                          "number of trials (0/1 responses: denominator cons), Poisson for counts."))
+    ask_distribution_options(ask, dist)
+    return dist
+
+
+def ask_distribution_options(ask, dist: str, moi: bool = False) -> None:
+    """The questions a distribution needs: a Binomial's link and denominator,
+    a Poisson's offset.  ``moi`` words them as 2LevelImpute asks them."""
+    of = " for the MOI" if moi else ""
     if dist == "Binomial":
-        ask(Text("link", "Specify the link function:", choices=LINKS["Binomial"], default="logit",
-                 help="logit (log-odds), probit (latent normal) or cloglog."))
-        ask(Variable("n", "Denominator (number of trials):", default="cons",
+        ask(Text("link", f"Specify the link function{of}:", choices=LINKS["Binomial"],
+                 default="logit", help="logit (log-odds), probit (latent normal) or cloglog."))
+        ask(Variable("n", f"Denominator (number of trials){of}:", default="cons",
                      help="The variable holding the number of trials; cons (1) for 0/1 responses."))
     elif dist == "Poisson":
-        ask(Variable("offset", "Offset (on the log scale):", optional=True,
+        ask(Variable("offset", f"Offset (on the log scale){of}:", optional=True,
                      help="Added to the linear predictor with coefficient 1, e.g. log exposure. "
                           "Leave out for none."))
-    return dist
 
 
 def link_of(answers) -> str:
@@ -108,6 +116,32 @@ def sort_by_unit(unit: np.ndarray, nunits: int) -> tuple[np.ndarray, np.ndarray]
     return order, start
 
 
+def column_levels(X: np.ndarray, unit: np.ndarray) -> list[int]:
+    """The level of each column of a design: 2 when it varies but is constant
+    within every level-2 unit (a school's type), else 1.
+
+    The intercept (constant everywhere) is level 1.  Rubin's complete-data
+    degrees of freedom are J - k for level-2 coefficients and n - k for the
+    rest, so this is read from the data, never from a variable's name.
+    """
+    levels = []
+    order = np.argsort(unit, kind="stable")
+    u = unit[order]
+    first = np.r_[True, u[1:] != u[:-1]]
+    starts = np.flatnonzero(first)
+    for k in range(X.shape[1]):
+        x = X[order, k]
+        seen = ~np.isnan(x)
+        if np.nanmin(x) == np.nanmax(x):
+            levels.append(1)
+            continue
+        lo = np.minimum.reduceat(np.where(seen, x, np.inf), starts)
+        hi = np.maximum.reduceat(np.where(seen, x, -np.inf), starts)
+        constant = np.all((lo == hi) | ~np.isfinite(lo))
+        levels.append(2 if constant else 1)
+    return levels
+
+
 def pooled_moments(extras: list[dict], key: str = "residuals") -> tuple[np.ndarray, np.ndarray]:
     """Posterior mean and sd of random effects from per-chain running moments."""
     total = sum(e[key][0] for e in extras)
@@ -158,8 +192,10 @@ def prepare_two_level(frame: pd.DataFrame, answers, template: str, zvars=None) -
         raise InputError(f"input 'x' = {answers.strings['x']!r}: the explanatory variables are "
                          "collinear or too many for the complete cases; remove some")
     order, start = sort_by_unit(unit, len(ids))
+    coefficients = [Param(t, "coefficient", lev) for t, lev in zip(terms, column_levels(X, unit))]
     return {"y": y[order], "m": m[order], "off": off[order], "X": X[order], "Z": Z[order],
             "start": start, "terms": terms, "zterms": zterms, "ids": ids,
+            "coefficients": coefficients,
             "sizes": np.diff(start), "n": n, "J": len(ids), "K": k, "dropped": dropped}
 
 

@@ -78,6 +78,9 @@ class Results(OrderedDict):
     def __init__(self):
         super().__init__()
         self._kinds: dict[str, str] = {}
+        #: The monitored parameters behind ModelResults, with their kinds and
+        #: levels (set by RunContext.standard_outputs; not an output).
+        self.params: list = []
 
     def __setitem__(self, name: str, obj: Any) -> None:
         # Every output needs a kind, or save() cannot choose its format; keep
@@ -370,7 +373,7 @@ def _read_manifest(folder: Path) -> set[str] | None:
 
 
 def _manifest(files: dict[str, str]) -> bytes:
-    from . import __version__
+    from ._version import __version__
 
     doc = {"statjr_py": __version__, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "files": {fname: name for name, fname in files.items()}}

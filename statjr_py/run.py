@@ -374,21 +374,54 @@ def run_chain_set(module: Module, arrays: Mapping[str, np.ndarray], seeds: list[
                         seeds, executor, processes)
 
 
-def run_chains(module: Module, arrays: Mapping[str, np.ndarray], opts: EstOptions,
-               progress: Callable[[int, int], None] | None = None,
-               executor: Executor | None = None,
-               fetch: Fetch | None = None) -> tuple[np.ndarray, list[dict]]:
-    """Run ``opts.nchains`` chains in parallel: burn-in (adapting), then monitoring.
+@dataclass
+class Schedule:
+    """How each chain runs: its segments, and how to label and use its draws.
 
-    Returns
-    -------
-    draws : ndarray, shape (nchains, ndraws, nparams)
-    extras : list of dict, one per chain: ``fetch`` asked after monitoring
+    Build one with :meth:`plain` (burn-in, then monitoring) or
+    :meth:`snapshots` (ImputeModel's "first at ``first``, then every
+    ``every``").  ``first_iteration`` labels the first stored draw,
+    ``thin`` the step between labels, and summaries leave out the first
+    ``discard`` stored draws.
     """
-    counter = Progress(opts.nchains * (opts.burnin + opts.iterations), progress)
-    monitored = opts.iterations - opts.iterations % opts.thinning
-    segments = [Segment(opts.burnin, adapt=True, store=False),
-                Segment(monitored, thin=opts.thinning, snapshot=fetch or Fetch())]
-    results = run_chain_set(module, arrays, chain_seeds(opts.seed, opts.nchains), segments,
-                            executor, opts.processes, counter)
-    return np.stack([r[0] for r in results]), [r[1][0] for r in results]
+
+    segments: list[Segment]
+    first_iteration: int = 1
+    thin: int = 1
+    discard: int = 0
+
+    @classmethod
+    def plain(cls, burnin: int, iterations: int, thinning: int = 1,
+              fetch: Fetch | None = None) -> "Schedule":
+        """Burn-in (adapting, not stored), then ``iterations`` monitored, every
+        ``thinning``-th stored; ``fetch`` is asked of each chain at the end."""
+        monitored = iterations - iterations % thinning
+        return cls([Segment(burnin, adapt=True, store=False),
+                    Segment(monitored, thin=thinning, snapshot=fetch or Fetch())],
+                   first_iteration=burnin + thinning, thin=thinning)
+
+    @classmethod
+    def snapshots(cls, first: int, every: int, count: int, take: Fetch) -> "Schedule":
+        """Every iteration stored; ``take`` asked at ``first``, ``first + every``, ...
+
+        Metropolis proposals adapt in the first half of the first ``first``
+        iterations, which summaries then leave out.
+        """
+        adapt = first // 2
+        segments = [Segment(adapt, adapt=True), Segment(first - adapt, snapshot=take)]
+        segments += [Segment(every, snapshot=take) for _ in range(count - 1)]
+        return cls(segments, first_iteration=1, thin=1, discard=adapt)
+
+    @property
+    def iterations(self) -> int:
+        """Iterations one chain runs."""
+        return sum(seg.iterations for seg in self.segments)
+
+    @property
+    def stored(self) -> int:
+        """Draws one chain stores."""
+        return sum(seg.iterations // seg.thin for seg in self.segments if seg.store)
+
+    def labels(self, ndraws: int) -> np.ndarray:
+        """The iteration number of each stored draw."""
+        return self.first_iteration + self.thin * np.arange(ndraws)

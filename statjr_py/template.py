@@ -16,7 +16,10 @@ summarise):
 ``outputs(fit, results)`` (optional)
     Extra named outputs from the fitted chains.
 
-A template that drives other templates (2LevelImpute) overrides ``run``.
+``run(ctx)`` ties them together through the public
+:class:`~statjr_py.context.RunContext`; a template that drives other
+templates (2LevelImpute) or samples on another schedule (ImputeModel)
+overrides it with a few calls on ``ctx``.
 """
 from __future__ import annotations
 
@@ -30,9 +33,56 @@ from .errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .datasets import Dataset
-    from .engine import Job
+    from .context import RunContext
     from .inputs import Answers, Asker
     from .results import Results
+
+
+#: What a parameter is; Rubin's rules, the tables and the "no p-value for a
+#: variance" rule read it, never the parameter's name.
+KINDS = ("coefficient", "variance", "covariance", "threshold", "deviance", "other")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One column of a stored draw, with what it means.
+
+    Parameters
+    ----------
+    name : str
+        The row name in the results tables (``term``).
+    kind : str
+        One of :data:`KINDS`.  Coefficients get a t test when pooled;
+        variances and covariances do not (a Wald test of a variance against
+        zero is not valid).
+    level : int
+        The level the parameter belongs to: 1 for coefficients of level-1
+        variables and the level-1 variance; 2 for coefficients of variables
+        constant within level-2 units and for level-2 (co)variances.  Rubin's
+        complete-data degrees of freedom come from it (n - k or J - k).
+    monitored : bool
+        Shown in ModelResults (the deviance, say, is recorded but not shown).
+    """
+
+    name: str
+    kind: str = "other"
+    level: int = 1
+    monitored: bool = True
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"parameter kind {self.kind!r} is not one of {', '.join(KINDS)}")
+
+    @classmethod
+    def coefficients(cls, terms, level2=()) -> list["Param"]:
+        """Coefficient parameters for ``terms``; those in ``level2`` are level 2."""
+        level2 = set(level2)
+        return [cls(t, "coefficient", 2 if t in level2 else 1) for t in terms]
+
+
+def _as_param(p) -> Param:
+    return p if isinstance(p, Param) else Param(str(p), "deviance" if p == "deviance" else "other",
+                                                monitored=p != "deviance")
 
 
 @dataclass
@@ -43,20 +93,23 @@ class ModelSpec:
     ----------
     arrays : dict of name -> ndarray (float64 or int32)
         What the sampler reads; the C++ sees them as ``d.<name>`` with
-        length ``d.n_<name>``, in this order.
-    params : list of str
-        Names of the columns one stored draw has, in the order the C++
-        ``record`` writes them.
+        length ``d.n_<name>``, in this order.  Data and every size that
+        depends on the data go here, so a new dataset reuses the compiled
+        sampler.
+    params : list of Param (or str)
+        The columns one stored draw has, in the order the C++ ``record``
+        writes them.  A plain string is a Param of kind "other".
     context : dict
-        Values the ``.cpp.j2`` and the LaTeX are rendered with.
+        The model's structure, for the ``.cpp.j2`` and the LaTeX.
     monitored : list of str, optional
-        Parameters shown in ModelResults (default: all of ``params``).
+        Overrides which parameters ModelResults shows (default: those whose
+        ``Param.monitored`` is true).
     notes : dict
         Facts for the outputs, e.g. the number of cases used.
     """
 
     arrays: dict[str, np.ndarray]
-    params: list[str]
+    params: list
     context: dict[str, Any] = field(default_factory=dict)
     monitored: list[str] | None = None
     notes: dict[str, Any] = field(default_factory=dict)
@@ -71,31 +124,73 @@ class ModelSpec:
                 arr = np.ascontiguousarray(arr, dtype=np.float64)
             fixed[name] = arr
         self.arrays = fixed
+        self.params = [_as_param(p) for p in self.params]
         seen = set()
-        for name in self.params:
-            if name in seen:
-                raise InputError(f"two parameters of this model would both be called {name!r}: a "
+        for p in self.params:
+            if p.name in seen:
+                raise InputError(f"two parameters of this model would both be called {p.name!r}: a "
                                  "variable (or a dummy of a .cat variable) has the name of another "
                                  "term or parameter; rename that column")
-            seen.add(name)
+            seen.add(p.name)
         if self.monitored is None:
-            self.monitored = list(self.params)
+            self.monitored = [p.name for p in self.params if p.monitored]
+
+    @property
+    def names(self) -> list[str]:
+        """The parameters' names, in record order."""
+        return [p.name for p in self.params]
+
+    def param(self, name: str) -> Param:
+        """The parameter called ``name``."""
+        return self.params[self.names.index(name)]
 
 
 @dataclass
 class Fit:
-    """Chains from one MCMC run, for a template's ``outputs``."""
+    """Chains from one MCMC run (what :meth:`RunContext.sample` returns).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model the chains sampled.
+    draws : ndarray, shape (nchains, ndraws, nparams)
+        Every stored draw, in record order.
+    extras : list of dict
+        Per chain, the answers to ``requests`` asked at the end.
+    answers, data
+        What the model was built from.
+    module
+        The compiled sampler, for :meth:`call`.
+    snapshots : list of list of dict
+        Per chain, what each ``snapshot`` segment of the schedule fetched
+        (completed datasets, ...), in order.
+    iterations : ndarray
+        The iteration number of each stored draw (Stat-JR counts burn-in).
+    discard : int
+        Stored draws at the start that summaries leave out (adaptation).
+    source : str
+        The generated C++.
+    """
 
     spec: ModelSpec
     draws: np.ndarray  # (nchains, ndraws, nparams)
     extras: list[dict]
     answers: "Answers"
     data: "Dataset"
-    module: Any = None  # the compiled sampler module, for call()
+    module: Any = None
+    snapshots: list = field(default_factory=list)
+    iterations: np.ndarray | None = None
+    discard: int = 0
+    source: str = ""
+
+    @property
+    def kept(self) -> np.ndarray:
+        """The draws summaries use: ``draws`` without the first ``discard``."""
+        return self.draws[:, self.discard:, :]
 
     def param(self, name: str) -> np.ndarray:
         """Draws of one parameter, shaped (nchains, ndraws)."""
-        return self.draws[:, :, self.spec.params.index(name)]
+        return self.draws[:, :, self.spec.names.index(name)]
 
     def mean(self, names: list[str]) -> np.ndarray:
         """Posterior means of the named parameters over all chains."""
@@ -163,8 +258,12 @@ class Template:
     def outputs(self, fit: Fit, results: "Results") -> None:
         return None
 
-    def run(self, job: "Job") -> "Results":
-        """Generate, compile, sample and summarise (the MCMC pipeline)."""
-        from .engine import run_mcmc
+    def run(self, ctx: "RunContext") -> "Results":
+        """Build the model, sample it, and assemble the standard outputs.
 
-        return run_mcmc(self, job)
+        A template that does more (several models, other templates' fits)
+        overrides this with the same few calls on ``ctx``.
+        """
+        spec = self.model(ctx.data, ctx.answers)
+        fit = ctx.sample(spec, requests=self.requests(spec))
+        return ctx.standard_outputs(fit, extra=self.outputs)

@@ -14,16 +14,17 @@ import logging
 import numpy as np
 import pandas as pd
 
-from statjr_py import InputError, ModelSpec, Template, Variable
-from statjr_py.datasets import complete_rows, design
-from statjr_py.regression import (LINK_ENUM, ask_distribution, ask_explanatory, check_response, link_of, link_tex,
-                                  response, warn_dropped)
+from statjr_py import InputError, ModelSpec, Param, Template, Variable
+from statjr_py.sdk import (ModelOfInterest, LINK_ENUM, ask_distribution, ask_explanatory, check_response, complete_rows,
+                           design, link_of, link_tex, response, warn_dropped)
 
 log = logging.getLogger("statjr_py.templates.1LevelMod")
 
 
-class OneLevelMod(Template):
+class OneLevelMod(Template, ModelOfInterest):
     name = "1LevelMod"
+    moi_level = 1
+    moi_distributions = ("Normal", "Binomial", "Poisson")
     reserved = ("sigma2_e", "deviance")
     description = "Single-level regression (Normal, Binomial or Poisson response), fitted by MCMC."
 
@@ -76,12 +77,14 @@ $2.38/\sqrt{K}$ and is tuned every 100 burn-in iterations towards 30\% acceptanc
         context = {"K": k, "D": dist, "link": link, "link_enum": LINK_ENUM.get(link, ""),
                    "link_tex": link_tex(link, "i"), "terms": terms, "y": answers["y"], "n": n,
                    "offset": bool(answers.get("offset")), "prior_a": 0.001, "prior_b": 0.001}
+        beta = Param.coefficients(terms)
+        deviance = Param("deviance", "deviance", monitored=False)
         if dist == "Normal":
-            return ModelSpec(arrays={"y": y, "X": X}, params=terms + ["sigma2_e", "deviance"],
-                             monitored=terms + ["sigma2_e"], context=context,
-                             notes={"n": n, "dropped": dropped})
-        return ModelSpec(arrays={"y": y, "X": X, "m": m, "off": off}, params=terms + ["deviance"],
-                         monitored=terms, context=context, notes={"n": n, "dropped": dropped})
+            return ModelSpec(arrays={"y": y, "X": X},
+                             params=beta + [Param("sigma2_e", "variance", 1), deviance],
+                             context=context, notes={"n": n, "dropped": dropped})
+        return ModelSpec(arrays={"y": y, "X": X, "m": m, "off": off}, params=beta + [deviance],
+                         context=context, notes={"n": n, "dropped": dropped})
 
     def outputs(self, fit, results):
         dic = fit.dic(fit.mean(fit.spec.monitored))

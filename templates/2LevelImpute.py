@@ -18,24 +18,21 @@ of a variance against zero is not valid.
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 import numpy as np
 import pandas as pd
 
-from statjr_py import InputError, Integer, L2ID, Template, Text, Variable, VariableList, YesNo
-from statjr_py.codegen import render_string
-from statjr_py.datasets import column, level2_index
-from statjr_py.diagnostics import summarise
-from statjr_py.engine import add_diagnostic_plots, run_job
-from statjr_py.pooling import rubin
-from statjr_py.registry import get_template
-from statjr_py.regression import LINKS
-from statjr_py.results import Results
-from statjr_py.run import EstOptions, chain_seeds, parallel_map
+from statjr_py import (L2ID, InputError, Integer, Results, Template, Text, Var, YesNo,
+                       get_template)
+from statjr_py.sdk import (add_diagnostic_plots, choose_model, column_levels, design, level2_index,
+                           models_of_interest, render_string, rubin, summarise)
 
 log = logging.getLogger("statjr_py.templates.2LevelImpute")
+
+
+#: 2LevelImpute's own questions, asked of neither the MOI nor the imputation model.
+OWN_KEYS = {"MOIlevel", "MOIdist", "MOIslope", "smc", "burnin", "iterations"}
 
 
 class TwoLevelImpute(Template):
@@ -59,36 +56,7 @@ class TwoLevelImpute(Template):
                              "1-level MOI with a 2-level imputation model is possible."))
         if two:
             ask(L2ID("L2ID", "Level 2 ID:", help="The identifier of level-2 units (e.g. school)."))
-        moi_two = False
-        if two:
-            level = ask(Text("MOIlevel", "The next few questions will ask you to specify your MOI. "
-                             "In your MOI, do you want to model 1 or 2 levels?",
-                             choices=["1 level", "2 levels"]))
-            moi_two = level == "2 levels"
-        dist = ask(Text("MOIdist", "What distribution would you like to use to model the response "
-                        "variable(s) in your MOI?", choices=["Normal", "Binomial", "Poisson"]))
-        if dist == "Binomial":
-            ask(Text("link", "Specify the link function for the MOI:", choices=LINKS["Binomial"],
-                     default="logit"))
-            ask(Variable("n", "Denominator (number of trials) for the MOI:", default="cons",
-                         help="cons (1) for 0/1 responses."))
-        elif dist == "Poisson":
-            ask(Variable("offset", "Offset (on the log scale) for the MOI:", optional=True))
-        slope = False
-        if moi_two:
-            slope = ask(YesNo("MOIslope", "In your MOI, do you want to fit random slope/coefficient(s)?",
-                              help="If Yes, include the variables whose coefficients vary at level 2 "
-                                   "among the responses of the imputation model too."))
-            if slope and dist != "Normal":
-                raise InputError(f"input 'MOIslope' = 'Yes': random slopes are fitted for Normal "
-                                 f"responses only (MOIdist is {dist!r}); answer 'No' or use Normal")
-        ask(Variable("y", "In your MOI, what is the response variable?"))
-        ask(VariableList("x", "Explanatory variables for MOI:",
-                         help="cons for an intercept; name.cat for categorical variables (dummies, "
-                              "last category the reference)."))
-        if slope:
-            ask(VariableList("z", "Variables with random coefficients at level 2 in the MOI:",
-                             help="cons for the intercept, plus the variables whose slopes vary."))
+        moi, dist = self.ask_model_of_interest(ask, two)
         # at least 2 imputations: Rubin's rules need the between-imputation variance
         get_template("ImputeModel").imputation_questions(ask, two, min_imputations=2)
         smc = ask(YesNo("smc", "Impute compatibly with the model of interest (SMC)?", default=False,
@@ -96,7 +64,7 @@ class TwoLevelImpute(Template):
                              "are imputed compatibly with it (its random slopes and category effects); "
                              "the MOI's response then leaves the joint model. Needs a two-level Normal "
                              "MOI and the conditional algorithm. No: the joint model alone, as REALCOM."))
-        if smc and (not moi_two or dist != "Normal"):
+        if smc and (moi.moi_level != 2 or dist != "Normal"):
             raise InputError("input 'smc' = 'Yes': compatible imputation needs a two-level Normal model of "
                              "interest (MOIlevel '2 levels', MOIdist 'Normal'); answer 'No'")
         ask(Integer("burnin", "Length of burnin for MOI:", minimum=0, maximum=10 ** 9, default=500))
@@ -104,32 +72,62 @@ class TwoLevelImpute(Template):
                     default=5000,
                     help="Monitored iterations of each MOI fit (default 5000)."))
 
+    @staticmethod
+    def ask_model_of_interest(ask, two_level: bool):
+        """MOIlevel, MOIdist and MOIslope from the registered models of interest,
+        then the chosen model's own questions; returns (model, distribution)."""
+        mois = models_of_interest()
+        level = 1
+        if two_level:
+            offered = sorted({m.moi_level for m in mois})
+            names = {1: "1 level", 2: "2 levels"}
+            level = 2 if ask(Text("MOIlevel", "The next few questions will ask you to specify your "
+                                  "MOI. In your MOI, do you want to model 1 or 2 levels?",
+                                  choices=[names[v] for v in offered])) == "2 levels" else 1
+        at_level = [m for m in mois if m.moi_level == level]
+        dists = list(dict.fromkeys(d for m in at_level for d in m.moi_distributions))
+        dist = ask(Text("MOIdist", "What distribution would you like to use to model the response "
+                        "variable(s) in your MOI?", choices=dists))
+        slope = False
+        if level == 2:
+            slope = ask(YesNo("MOIslope", "In your MOI, do you want to fit random slope/coefficient(s)?",
+                              help="If Yes, include the variables whose coefficients vary at level 2 "
+                                   "among the responses of the imputation model too."))
+        moi = choose_model(level, dist, slope)
+        if moi is None:
+            fits = [m.name for m in at_level if dist in m.moi_distributions]
+            raise InputError(f"input 'MOIslope' = {'Yes' if slope else 'No'}: no model of interest "
+                             f"fits {dist} responses {'with' if slope else 'without'} random slopes "
+                             f"(those for {dist}: {', '.join(fits) or 'none'}); answer "
+                             f"{'No' if slope else 'Yes'}")
+        moi.moi_questions(ask, dist)
+        return moi, dist
+
     def reserved_names(self):
-        """The model of interest's and the imputation model's parameter names."""
+        """Every model of interest's and the imputation model's parameter names."""
         names = []
-        for moi in ("1LevelMod", "2LevelMod", "2LevelRS", "ImputeModel"):
-            names += get_template(moi).reserved_names()
+        for moi in models_of_interest() + [get_template("ImputeModel")]:
+            names += moi.reserved_names()
         return tuple(dict.fromkeys(names))
 
     # ------------------------------------------------------------------ pieces
     @staticmethod
     def moi(answers) -> tuple[str, dict]:
-        """The MOI template and its invars."""
-        a = answers
-        extra = {k: a.strings[k] for k in ("link", "n", "offset") if a.get(k) is not None}
-        if a.get("MOIlevel") != "2 levels":
-            return "1LevelMod", {"y": a.strings["y"], "D": a["MOIdist"], **extra, "x": a.strings["x"]}
-        if a.get("MOIslope"):
-            return "2LevelRS", {"y": a.strings["y"], "L2ID": a.strings["L2ID"], "x": a.strings["x"],
-                                "z": a.strings["z"]}
-        return "2LevelMod", {"y": a.strings["y"], "L2ID": a.strings["L2ID"], "D": a["MOIdist"], **extra,
-                             "x": a.strings["x"]}
+        """The model of interest's template name and its own invars."""
+        level = 2 if answers.get("MOIlevel") == "2 levels" else 1
+        moi = choose_model(level, answers["MOIdist"], bool(answers.get("MOIslope")))
+        return moi.name, moi.moi_invars(answers, answers["MOIdist"], answers.get("L2ID"))
 
     @staticmethod
-    def imputation_invars(answers) -> dict:
+    def moi_keys(answers) -> list[str]:
+        """The keys the chosen model of interest asked (its own questions)."""
+        level = 2 if answers.get("MOIlevel") == "2 levels" else 1
+        moi = choose_model(level, answers["MOIdist"], bool(answers.get("MOIslope")))
+        return moi.moi_keys(answers, answers["MOIdist"])
+
+    def imputation_invars(self, answers) -> dict:
         """ImputeModel's answers; with SMC the MOI's outcome leaves the joint model."""
-        skip = {"MOIlevel", "MOIdist", "MOIslope", "link", "n", "offset", "y", "x", "z",
-                "burnin", "iterations", "smc"}
+        skip = set(self.moi_keys(answers)) | OWN_KEYS
         inv = {k: v for k, v in answers.strings.items() if k not in skip}
         if not answers.get("smc"):
             return inv
@@ -152,32 +150,28 @@ class TwoLevelImpute(Template):
         out.pop(f"ncats{answers['y']}", None)
         return out
 
-    @staticmethod
-    def moi_variables(answers) -> list[str]:
-        names = [answers["y"]] + [v.name for v in answers["x"]] + [v.name for v in answers.get("z") or []]
-        names += [answers[k] for k in ("n", "offset", "L2ID") if answers.get(k)]
+    def moi_variables(self, answers) -> list[str]:
+        """The data variables the model of interest uses (its complete cases drop on them)."""
+        names = []
+        for k in self.moi_keys(answers) + ["L2ID"]:
+            q, value = answers.questions.get(k), answers.get(k)
+            if q is None or value is None or q.kind not in ("variable", "varlist", "l2id"):
+                continue
+            names += [v.name for v in value] if isinstance(value, list) else [value]
         return list(dict.fromkeys(names))
 
     @staticmethod
-    def level2_terms(frame: pd.DataFrame, answers, terms: list[str]) -> set[str]:
-        """Fixed-effect terms whose variable is constant within level-2 units."""
+    def level2_terms(frame: pd.DataFrame, answers) -> set[str]:
+        """Fixed-effect terms whose column is constant within level-2 units."""
         if not answers.get("L2ID"):
             return set()
         unit, _ = level2_index(frame, answers["L2ID"])
-        out = set()
-        for v in answers["x"]:
-            if v.name == "cons":
-                continue
-            x = column(frame, v.name)
-            seen = ~np.isnan(x)
-            g = pd.Series(x[seen]).groupby(unit[seen]).nunique()
-            if (g <= 1).all():
-                out |= {t for t in terms if t == v.name or t.startswith(v.name + "_")}
-        return out
+        X, terms = design(frame, answers["x"])
+        return {t for t, level in zip(terms, column_levels(X, unit)) if level == 2}
 
     # --------------------------------------------------------------------- run
-    def run(self, job):
-        answers, opts, frame = job.answers, job.options, job.data.frame
+    def run(self, ctx):
+        answers, opts, frame = ctx.answers, ctx.options, ctx.data.frame
         missing_in_x = [v.name for v in answers["x"] if v.name != "cons"
                         and frame[v.name].isna().any()
                         and v.name not in {r.name for r in (answers.get("yimp1") or [])}
@@ -185,56 +179,51 @@ class TwoLevelImpute(Template):
         if missing_in_x:
             raise InputError(f"input 'x': '{missing_in_x[0]}' has missing values but is not a response "
                              "of the imputation model; add it to yimp1 (or yimp2)")
-        job.estoptions.setdefault("processes", opts.processes)
-        imp_invars = self.imputation_invars(answers)
+        ctx.estoptions.setdefault("processes", opts.processes)
         imp = get_template("ImputeModel")
         moi_spec = None
         if answers.get("smc"):
-            from statjr_py.inputs import Var
             moi_spec = {"y": answers["y"], "x": answers["x"],
                         "z": answers.get("z") or [Var("cons")]}
-        imp_results = imp.run(_subjob(job, imp, imp_invars), moi=moi_spec)
+        imp_ctx = ctx.subcontext(imp, self.imputation_invars(answers), diagnostics=False)
+        imp_results = imp.run(imp_ctx, moi=moi_spec)
         results = Results()
 
         listing = imp_results["ImputedDatasets"]
         datasets = [imp_results[name] for name in listing.loc[listing["used"], "dataset"]]
         moi_name, moi_invars = self.moi(answers)
-        # estoptions seeds live in [0, 2**63): keep the spawned ones there too
-        seeds = [s & (2 ** 63 - 1) for s in chain_seeds(opts.seed + 1, len(datasets) + 1)]
         moi_opts = {"burnin": answers["burnin"], "iterations": answers["iterations"], "nchains": 1,
                     "processes": 1, "diagnostics": False}
-        fits = parallel_map(run_job, [(moi_name, d, moi_invars, {**moi_opts, "seed": s})
-                                      for d, s in zip(datasets, seeds)], job.executor, opts.processes)
-
+        fits = ctx.fit(moi_name, datasets, moi_invars, moi_opts)
         keep = frame.dropna(subset=[c for c in self.moi_variables(answers) if c in frame.columns])
-        cc = run_job((moi_name, keep, moi_invars, {**moi_opts, "nchains": opts.nchains,
-                                                   "processes": opts.processes, "seed": seeds[-1]}))
+        cc = ctx.fit(moi_name, [keep], moi_invars, {**moi_opts, "nchains": opts.nchains,
+                                                   "processes": opts.processes})[0]
 
-        # Rubin's rules over the MOI fits
+        # Rubin's rules over the MOI fits, the complete-data df from each parameter's kind and level
+        params = fits[0].params
+        terms = [p.name for p in params]
         tables = [f["ModelResults"].set_index("term") for f in fits]
-        terms = list(tables[0].index)
         q = np.array([[t.loc[k, "mean"] for k in terms] for t in tables])
         u = np.array([[t.loc[k, "sd"] ** 2 for k in terms] for t in tables])
         n = len(frame)
         J = frame[answers["L2ID"]].nunique() if answers.get("L2ID") else n
-        fixed = [k for k in terms if not _is_variance(k)]
-        l2 = self.level2_terms(frame, answers, fixed)
-        kfix = len(fixed)
-        level2_var = {k for k in terms if k.startswith("omega_u") or k == "sigma2_u"}
-        dfc = [(J - kfix) if (k in l2 or k in level2_var) else (n - kfix) for k in terms]
-        pooled = rubin(q, u, dfc, terms=terms, test=[not _is_variance(k) for k in terms])
+        kfix = sum(p.kind == "coefficient" for p in params)
+        level2 = self.level2_terms(frame, answers)
+        dfc = [(J - kfix) if (p.level == 2 or p.name in level2) else (n - kfix) for p in params]
+        pooled = rubin(q, u, dfc, terms=terms, test=[p.kind == "coefficient" for p in params])
+        pooled.insert(1, "kind", [p.kind for p in params])
         results.add("ResultsTable:Imputation", pooled, "table")
-        ccres = cc["ModelResults"][["term", "mean", "sd", "2.5%", "97.5%"]].rename(
+        ccres = cc["ModelResults"][["term", "kind", "mean", "sd", "2.5%", "97.5%"]].rename(
             columns={"mean": "estimate", "sd": "se", "2.5%": "ci_lower", "97.5%": "ci_upper"})
         ccres["n"] = len(keep)
         results.add("ResultsTable:CompleteCases", ccres, "table")
 
         # The MOI chains of all imputations, treated as multiple chains
         draws = np.stack([f["out"][terms].to_numpy() for f in fits])
-        results.add("CombinedResults", summarise(draws, terms), "table")
+        results.add("CombinedResults", summarise(draws, params), "table")
         if opts.diagnostics:
-            add_diagnostic_plots(results, draws, terms,
-                                 EstOptions(burnin=answers["burnin"], iterations=draws.shape[1]))
+            first = fits[0]["out"]["iteration"].iloc[0]
+            add_diagnostic_plots(results, draws, terms, int(first), 1)
         for name in ("ModelParameters", "ModelResults", "ModelFit", "ResidualsLevel2", "out"):
             if name in cc:
                 results.add(f"CompleteCasesModel_{name}", cc[name], cc.kind(name))
@@ -251,19 +240,3 @@ class TwoLevelImpute(Template):
                                               "iterations")}, "moi": moi_name, "n_cc": len(keep)}
         results.add("algorithm.tex", render_string(self.algorithm, context), "tex")
         return results
-
-
-def _is_variance(term: str) -> bool:
-    return term.startswith(("sigma2_", "omega_"))
-
-
-def _subjob(job, template, invars):
-    """A Job for another template on the same data, answers validated by it."""
-    from statjr_py.engine import Job
-    from statjr_py.inputs import resolve
-
-    answers = resolve(template.inputs, invars, list(map(str, job.data.frame.columns)),
-                      job.data.frame, template.name)
-    options = dataclasses.replace(job.options, diagnostics=False)  # MOI diagnostics only
-    return Job(template, job.data, answers, options, dict(job.estoptions), job.executor,
-               job.progress)

@@ -12,13 +12,15 @@ pulled to zero by the Gamma(0.001, 0.001) prior), Gamma(0.001, 0.001) on
 """
 from __future__ import annotations
 
-from statjr_py import L2ID, ModelSpec, Template, Variable
-from statjr_py.regression import (LINK_ENUM, ask_distribution, ask_explanatory, link_of, link_tex,
-                                  prepare_two_level, residual_requests, two_level_outputs)
+from statjr_py import L2ID, ModelSpec, Param, Template, Variable
+from statjr_py.sdk import (ModelOfInterest, LINK_ENUM, ask_distribution, ask_explanatory, link_of, link_tex,
+                           prepare_two_level, residual_requests, two_level_outputs)
 
 
-class TwoLevelMod(Template):
+class TwoLevelMod(Template, ModelOfInterest):
     name = "2LevelMod"
+    moi_level = 2
+    moi_distributions = ("Normal", "Binomial", "Poisson")
     reserved = ("sigma2_u", "sigma2_e", "deviance")
     description = "Two-level random-intercept model (Normal, Binomial or Poisson response)."
 
@@ -63,14 +65,15 @@ the inverse Fisher information at the mode (ignoring $u$) scaled by $s$, tuned i
                    "terms": terms, "y": answers["y"], "l2id": answers["L2ID"],
                    "offset": bool(answers.get("offset"))}
         notes = {k: p[k] for k in ("n", "J", "ids", "sizes", "zterms", "terms", "dropped")}
+        variances = [Param("sigma2_u", "variance", 2)]
         if dist == "Normal":
-            return ModelSpec(arrays={"y": p["y"], "X": p["X"], "Z": p["Z"], "start": p["start"]},
-                             params=terms + ["sigma2_u", "sigma2_e", "deviance"],
-                             monitored=terms + ["sigma2_u", "sigma2_e"], context=context, notes=notes)
-        return ModelSpec(arrays={"y": p["y"], "X": p["X"], "m": p["m"], "off": p["off"],
-                                 "start": p["start"]},
-                         params=terms + ["sigma2_u", "deviance"], monitored=terms + ["sigma2_u"],
-                         context=context, notes=notes)
+            variances.append(Param("sigma2_e", "variance", 1))
+            arrays = {"y": p["y"], "X": p["X"], "Z": p["Z"], "start": p["start"]}
+        else:
+            arrays = {"y": p["y"], "X": p["X"], "m": p["m"], "off": p["off"], "start": p["start"]}
+        return ModelSpec(arrays=arrays, context=context, notes=notes,
+                         params=p["coefficients"] + variances
+                         + [Param("deviance", "deviance", monitored=False)])
 
     requests = staticmethod(residual_requests)
 

@@ -21,14 +21,18 @@ from __future__ import annotations
 import logging
 import warnings
 
-from statjr_py import L2ID, DataWarning, ModelSpec, Template, Text, Variable, VariableList
-from statjr_py.regression import ask_explanatory, prepare_two_level, residual_requests, two_level_outputs
+from statjr_py import L2ID, DataWarning, ModelSpec, Param, Template, Text, Variable, VariableList
+from statjr_py.sdk import (ModelOfInterest, ask_explanatory, prepare_two_level, residual_requests,
+                           two_level_outputs)
 
 log = logging.getLogger("statjr_py.templates.2LevelRS")
 
 
-class TwoLevelRS(Template):
+class TwoLevelRS(Template, ModelOfInterest):
     name = "2LevelRS"
+    moi_level = 2
+    moi_distributions = ("Normal",)
+    moi_slopes = True
     reserved = ("omega_u(", "sigma2_e", "deviance")
     description = "Two-level random-coefficients (random slopes) model for a Normal response."
 
@@ -63,13 +67,16 @@ u_j &\sim \mathrm{N}_{ {{- q -}} }(0, \Omega_u), \quad e_{ij} \sim \mathrm{N}(0,
                           "coefficients have mean 0", DataWarning, stacklevel=2)
         p = prepare_two_level(data.frame, answers, self.name, zvars=answers["z"])
         terms, zterms, q = p["terms"], p["zterms"], len(p["zterms"])
-        omega = [f"omega_u({zterms[a]},{zterms[b]})" for a in range(q) for b in range(a, q)]
+        omega = [Param(f"omega_u({zterms[a]},{zterms[b]})", "variance" if a == b else "covariance", 2)
+                 for a in range(q) for b in range(a, q)]
         context = {"K": p["K"], "J": p["J"], "q": q, "nu": -(q + 1), "psi": 1e-12, "terms": terms,
                    "zterms": zterms, "y": answers["y"]}
         notes = {k: p[k] for k in ("n", "J", "ids", "sizes", "zterms", "terms", "dropped")}
         return ModelSpec(arrays={"y": p["y"], "X": p["X"], "Z": p["Z"], "start": p["start"]},
-                         params=terms + omega + ["sigma2_e", "deviance"],
-                         monitored=terms + omega + ["sigma2_e"], context=context, notes=notes)
+                         params=p["coefficients"] + omega + [Param("sigma2_e", "variance", 1),
+                                                             Param("deviance", "deviance",
+                                                                   monitored=False)],
+                         context=context, notes=notes)
 
     requests = staticmethod(residual_requests)
 

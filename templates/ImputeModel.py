@@ -23,17 +23,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from statjr_py import (L2ID, DataWarning, InputError, Integer, ModelSpec, Template, Text, VariableList,
-                       YesNo)
-from statjr_py.build import build
-from statjr_py.codegen import render_string, sampler_source
+from statjr_py import (L2ID, DataWarning, InputError, Integer, ModelSpec, Param, Template, Text,
+                       VariableList, YesNo)
 from statjr_py.datasets import column, design, level2_index
-from statjr_py.diagnostics import summarise
-from statjr_py.engine import add_diagnostic_plots, chains_frame
 from statjr_py.regression import sort_by_unit
-from statjr_py.results import Results
-from statjr_py.run import (DRAW_COPIES, EstOptions, Fetch, Progress, Segment, chain_seeds,
-                           check_memory, run_chain_set)
+from statjr_py.run import Fetch, Schedule, check_memory
 
 log = logging.getLogger("statjr_py.templates.ImputeModel")
 
@@ -249,7 +243,7 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
             for c in r.coords:
                 blocks.append(X)
                 k1.append(X.shape[1])
-                terms1 += [f"beta({c},{t})" for t in terms]
+                terms1 += [Param(f"beta({c},{t})", "coefficient", 1) for t in terms]
         X1 = np.column_stack(blocks)
         Y2 = np.zeros((J, 0))
         k2, terms2, blocks2 = [], [], []
@@ -268,16 +262,18 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
                         _per_unit(frame, unit, J, v.name)  # warns when not constant within units
                     blocks2.append(X[first_row])
                     k2.append(X.shape[1])
-                    terms2 += [f"gamma({c},{t})" for t in terms]
+                    terms2 += [Param(f"gamma({c},{t})", "coefficient", 2) for t in terms]
         X2 = np.column_stack(blocks2) if blocks2 else np.zeros((J, 0))
         coords1 = [c for r in r1 for c in r.coords]
         coords2 = [c for r in r2 for c in r.coords]
-        params = terms1 + terms2 + self._covariance_names(r1, "omega_e", coords1)
+        params = terms1 + terms2 + self._covariance_names(r1, "omega_e", coords1, level=1)
         if two:
-            params += self._covariance_names(r2, "omega_u", coords1 + coords2, offset=len(coords1))
+            params += self._covariance_names(r2, "omega_u", coords1 + coords2, offset=len(coords1),
+                                             level=2)
         for r in r1 + r2:
             if r.type_name == "Ordered":
-                params += [f"threshold({r.name},{c})" for c in range(2, r.ncat)]
+                params += [Param(f"threshold({r.name},{c})", "threshold", 1 if r in r1 else 2)
+                           for c in range(2, r.ncat)]
         arrays = {"Y1": Y1[order], "X1": X1[order], "start": start,
                   "Y2": _nonempty(Y2), "X2": _nonempty(X2)}
         smc = None
@@ -294,8 +290,8 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
         return ModelSpec(arrays=arrays, params=params, context=context, notes=notes)
 
     @staticmethod
-    def _covariance_names(fixed_resps, prefix, coords, offset=0) -> list[str]:
-        """Names of the free elements: categorical variances are 1, and the
+    def _covariance_names(fixed_resps, prefix, coords, offset=0, level=1) -> list[Param]:
+        """The free elements: categorical variances are 1, and the
         coordinates of one Unordered response have correlation 1/2."""
         fixed = {offset + r.coord + m for r in fixed_resps if r.type_name != "Normal"
                  for m in range(len(r.coords))}
@@ -305,64 +301,50 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
                 for m in range(len(r.coords)):
                     block[offset + r.coord + m] = r.name
         q = len(coords)
-        return [f"{prefix}({coords[a]},{coords[b]})" for a in range(q) for b in range(a, q)
+        return [Param(f"{prefix}({coords[a]},{coords[b]})", "variance" if a == b else "covariance",
+                      level)
+                for a in range(q) for b in range(a, q)
                 if not (a == b and a in fixed)
                 and not (a != b and a in block and block.get(b) == block[a])]
 
     # -------------------------------------------------------------------- run
-    def run(self, job, moi: dict | None = None):
-        answers, opts = job.answers, job.options
-        spec = self.model(job.data, answers, moi)
+    def run(self, ctx, moi: dict | None = None):
+        """Chains of the joint model, completed datasets taken as they go.
+
+        ``min(numimpute, processes)`` chains each run ``impute1st``
+        iterations, give a completed dataset, then another every
+        ``imputeevery`` iterations (:meth:`Schedule.snapshots`).
+        """
+        answers, opts = ctx.answers, ctx.options
+        spec = self.model(ctx.data, answers, moi)
         M, first, every = answers["numimpute"], answers["impute1st"], answers["imputeevery"]
         nchains = min(M, opts.processes)
         per_chain = math.ceil(M / nchains)
-        job.estoptions.setdefault("processes", opts.processes)  # script.py reproduces exactly
-        total = first + (per_chain - 1) * every
-        frame_bytes = int(job.data.frame.memory_usage(deep=False).sum())
-        check_memory(nchains * total * len(spec.params) * 8 * DRAW_COPIES + 2 * M * frame_bytes,
-                     f"ImputeModel: {nchains} chains of {total} iterations of {len(spec.params)} "
-                     f"parameters and {M} completed datasets",
-                     "lower numimpute, impute1st or imputeevery")
-        source = sampler_source(self.cpp_file(), spec.context, spec.arrays, self.name)
-        module = build(source)
+        ctx.estoptions.setdefault("processes", opts.processes)  # script.py reproduces exactly
+        frame_bytes = int(ctx.data.frame.memory_usage(deep=False).sum())
+        check_memory(2 * M * frame_bytes, f"ImputeModel: {M} completed datasets",
+                     "lower numimpute")
         r1, r2 = spec.notes["r1"], spec.notes["r2"]
         size = spec.notes["n"] * (len(r1) + (moi is not None)) + spec.notes["J"] * len(r2)
-        take = Fetch({"completed": ("completed", size)})
-        adapt = first // 2
-        segments = [Segment(adapt, adapt=True), Segment(first - adapt, snapshot=take)]
-        segments += [Segment(every, snapshot=take) for _ in range(per_chain - 1)]
-        counter = Progress(nchains * (first + (per_chain - 1) * every), job.progress)
-        runs = run_chain_set(module, spec.arrays, chain_seeds(opts.seed, nchains), segments,
-                             job.executor, opts.processes, counter)
-        draws = np.stack([d for d, _ in runs])  # (chains, iterations, params)
+        schedule = Schedule.snapshots(first, every, per_chain, Fetch({"completed": ("completed", size)}))
+        fit = ctx.sample(spec, schedule, nchains)
 
-        results = Results()
-        kept = draws[:, adapt:, :]
-        summary = summarise(kept, spec.params)
-        results.add("ModelResults", summary, "table")
-        results.add("ModelParameters", summary[["term", "mean", "sd"]].copy(), "table")
-        listing = []
-        for t in range(per_chain):
-            iteration = first + t * every
-            for c in range(nchains):
-                name = f"impute_datafile_chain{c}_iter{iteration}"
-                l1, l2 = self._datasets(job.data.frame, answers, spec.notes,
-                                        runs[c][1][t]["completed"])
-                results.add(name, l1, "dataset")
-                if r2:
-                    results.add(f"impute_L2Data_chain{c}_iter{iteration}", l2, "dataset")
-                listing.append({"dataset": name, "chain": c, "iteration": iteration,
-                                "used": len(listing) < M})
-        results.add("ImputedDatasets", pd.DataFrame(listing), "table")
-        out_opts = EstOptions(burnin=0, iterations=draws.shape[1], thinning=1)
-        results.add("out", chains_frame(draws, spec.params, out_opts), "table")
-        if opts.diagnostics:
-            add_diagnostic_plots(results, kept, spec.params,
-                                 EstOptions(burnin=adapt, iterations=kept.shape[1], thinning=1))
-        results.add(f"{self.name}.cpp", source, "cpp")
-        results.add("equation.tex", render_string(self.equation, spec.context), "tex")
-        results.add("algorithm.tex", render_string(self.algorithm, spec.context), "tex")
-        return results
+        def datasets(fit, results):
+            listing = []
+            for t in range(per_chain):
+                iteration = first + t * every
+                for c in range(nchains):
+                    name = f"impute_datafile_chain{c}_iter{iteration}"
+                    l1, l2 = self._datasets(ctx.data.frame, answers, spec.notes,
+                                            fit.snapshots[c][t]["completed"])
+                    results.add(name, l1, "dataset")
+                    if r2:
+                        results.add(f"impute_L2Data_chain{c}_iter{iteration}", l2, "dataset")
+                    listing.append({"dataset": name, "chain": c, "iteration": iteration,
+                                    "used": len(listing) < M})
+            results.add("ImputedDatasets", pd.DataFrame(listing), "table")
+
+        return ctx.standard_outputs(fit, extra=datasets)
 
     @staticmethod
     def _datasets(frame: pd.DataFrame, answers, notes, completed: np.ndarray):
@@ -423,10 +405,11 @@ def _substantive(frame, moi, r1, r2, order):
         zcols.append(terms.index(v.name))
     q = len(zcols)
     zt = [terms[c] for c in zcols]
-    params = [f"MOI:{t}" for t in terms]
-    params += (["MOI:sigma2_u"] if q == 1 else
-               [f"MOI:omega_u({zt[a]},{zt[b]})" for a in range(q) for b in range(a, q)])
-    params.append("MOI:sigma2_e")
+    params = [Param(f"MOI:{t}", "coefficient") for t in terms]
+    params += ([Param("MOI:sigma2_u", "variance", 2)] if q == 1 else
+               [Param(f"MOI:omega_u({zt[a]},{zt[b]})", "variance" if a == b else "covariance", 2)
+                for a in range(q) for b in range(a, q)])
+    params.append(Param("MOI:sigma2_e", "variance", 1))
     XF = np.column_stack(fixed) if fixed else np.zeros((len(frame), 1))
     arrays = {"MY": column(frame, moi["y"])[order], "MXF": XF[order]}
     return {"nf": XF.shape[1], "cols": cols, "zcols": zcols, "warmup": SMC_WARMUP}, arrays, params

@@ -64,7 +64,7 @@ def test_pooled_estimates_agree_with_complete_data_ml(worked):
 
 def test_results_tables_columns(worked):
     pooled = worked["ResultsTable:Imputation"]
-    assert list(pooled.columns) == ["term", "estimate", "se", "df", "riv", "fmi", "ci_lower",
+    assert list(pooled.columns) == ["term", "kind", "estimate", "se", "df", "riv", "fmi", "ci_lower",
                                     "ci_upper", "p"]
     assert list(pooled["term"]) == ["cons", "standlrtmiss", "girlmiss", "schgendmiss_0",
                                     "schgendmiss_1", "sigma2_u", "sigma2_e"]

@@ -22,7 +22,7 @@ def test_outputs_present(ri):
         assert name in ri, name
     assert list(ri["ModelResults"]["term"]) == ["cons", "standlrt", "sigma2_u", "sigma2_e"]
     assert {"DIC", "pD", "Dbar", "D(thetabar)"} <= set(ri["ModelFit"].columns)
-    assert list(ri["ModelParameters"].columns) == ["term", "mean", "sd"]
+    assert list(ri["ModelParameters"].columns) == ["term", "kind", "mean", "sd"]
 
 
 def test_svg_is_well_formed_with_six_panels(ri):

@@ -53,7 +53,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..cli import command_text, parse_mapping
+from ..commands import command_text, parse_mapping
 from ..datasets import Dataset, Uploads, bundled_names, load_bundled, load_by_name, upload_name
 from ..errors import CompileError, InputError, SamplerError
 from ..inputs import next_question
