@@ -11,7 +11,7 @@ import ast
 import json
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, short_repr
 
 #: What each option's dict looks like, for the fix in error messages.
 EXAMPLES = {"invars": "\"{'y': 'normexam', 'x': 'cons,standlrt'}\"",
@@ -39,7 +39,6 @@ def parse_mapping(text: str | None, what: str) -> dict:
     MemoryError rather than ValueError; those are a user's typing too, so
     they end as one line, like any other text that is not a dict.
     """
-    from .results import short  # pandas is imported only by commands that need it
 
     if text is None or not text.strip():
         return {}
@@ -48,7 +47,7 @@ def parse_mapping(text: str | None, what: str) -> dict:
         try:
             value = parser(text)
         except (RecursionError, MemoryError) as exc:
-            raise InputError(f"--{what} = {short(text)}: nested too deeply to read "
+            raise InputError(f"--{what} = {short_repr(text)}: nested too deeply to read "
                              f"({type(exc).__name__}); give a flat dict, e.g. {example}") from None
         except (ValueError, SyntaxError, TypeError):
             continue
@@ -57,7 +56,7 @@ def parse_mapping(text: str | None, what: str) -> dict:
             return value
         kinds.append(_kind_of(value))
     got = f"{kinds[0]}, not a dict" if kinds else "not a dict"
-    raise InputError(f"--{what} = {short(text)}: {got}; give JSON or TREE's input string, "
+    raise InputError(f"--{what} = {short_repr(text)}: {got}; give JSON or TREE's input string, "
                      f"e.g. {example}")
 
 
@@ -69,16 +68,15 @@ def _check_mapping(value: dict, what: str) -> None:
     a list of lists, 10,000 levels of nesting) would otherwise reach the
     engine, whose messages repr the value and may themselves fail on it.
     """
-    from .results import short
 
     example = EXAMPLES.get(what, EXAMPLES["invars"])
     for key, item in value.items():
         if not isinstance(key, str):
-            raise InputError(f"--{what} key {short(key)}: keys must be strings (names in quotes); "
+            raise InputError(f"--{what} key {short_repr(key)}: keys must be strings (names in quotes); "
                              f"give e.g. {example}")
         if item is None or isinstance(item, _SCALARS):
             continue
-        where = f"--{what} {short(key)} = {short(item)}"
+        where = f"--{what} {short_repr(key)} = {short_repr(item)}"
         if what == "estoptions":
             raise InputError(f"{where}: {_kind_of(item)} is not an option value; "
                              "give a single value such as 500")

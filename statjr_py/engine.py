@@ -96,7 +96,7 @@ def script_text(job: RunContext) -> str:
     else:
         dataset = "'data.dta'"
         note = ("# The data were passed as a DataFrame: save them first, e.g.\n"
-                "# statjr_py.results.write_dta(frame, 'data.dta')\n")
+                "# statjr_py.stata.write_dta(frame, 'data.dta')\n")
     invars = "{" + ", ".join(f"{k!r}: {v!r}" for k, v in job.answers.strings.items()) + "}"
     return (f'"""Reproduces a statjr-py run of {job.template.name}: python script.py"""\n'
             "from statjr_py import RunStatJR\n\n" + note +

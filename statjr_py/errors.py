@@ -9,6 +9,7 @@ from deep inside the engine reaches the user.
 from __future__ import annotations
 
 import difflib
+import reprlib
 from typing import Iterable
 
 
@@ -45,17 +46,21 @@ class CompileError(RuntimeError):
         super().__init__(text)
 
 
-def short_repr(value, limit: int = 60) -> str:
-    """``repr(value)`` for a message, cut to ``limit`` characters.
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlevel = 2
+
+
+def short_repr(value) -> str:
+    """``repr(value)`` for a message: bounded in length and nesting.
 
     A caller's value can be a 10,000-deep nested list or carry a hostile
     ``__repr__``; neither may turn a clear InputError into a RecursionError.
     """
     try:
-        text = repr(value)
-    except Exception:  # noqa: BLE001 - whatever repr raises, the message must survive
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+        return _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a hostile __repr__; the type is still worth naming
+        return f"<{type(value).__name__}>"
 
 
 def suggest(value: str, options: Iterable[str]) -> str:

@@ -19,13 +19,11 @@ import json
 import logging
 import os
 import re
-import reprlib
 import secrets
 import shutil
 import stat
 import time
 import unicodedata
-import warnings
 import zipfile
 from collections import OrderedDict
 from contextlib import contextmanager, suppress
@@ -33,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
 import pandas as pd
 
-from .errors import DataWarning, InputError
+from .errors import InputError, short_repr
+from .stata import dta_bytes
 
 log = logging.getLogger("statjr_py.results")
 
@@ -52,19 +50,6 @@ MANIFEST = ".statjr-manifest.json"
 DESKTOP_FILES = {".DS_Store", "Thumbs.db", "desktop.ini", ".directory"}
 #: Output file names are kept well under every file system's 255-byte limit.
 MAX_FILE_BYTES = 120
-
-_short = reprlib.Repr()
-_short.maxstring = _short.maxother = 60
-_short.maxlevel = 2
-
-
-def short(value: Any) -> str:
-    """A repr for messages: bounded in length and safe for deeply nested values."""
-    try:
-        return _short.repr(value)
-    except Exception:  # a hostile __repr__; the type is still worth naming
-        return f"<{type(value).__name__}>"
-
 
 class Results(OrderedDict):
     """Ordered mapping of output name -> DataFrame or str.
@@ -105,10 +90,10 @@ class Results(OrderedDict):
         if kind is None:
             kind = _infer_kind(name, obj)
         if kind not in EXTENSIONS:
-            raise ValueError(f"output {short(name)}: unknown kind {kind!r}; use one of "
+            raise ValueError(f"output {short_repr(name)}: unknown kind {kind!r}; use one of "
                              + ", ".join(EXTENSIONS))
         if kind in FRAME_KINDS and not isinstance(obj, pd.DataFrame):
-            raise TypeError(f"output {short(name)}: a {kind} must be a pandas DataFrame, not "
+            raise TypeError(f"output {short_repr(name)}: a {kind} must be a pandas DataFrame, not "
                             f"{type(obj).__name__}; pass a DataFrame or another kind")
         super().__setitem__(name, obj)
         self._kinds[name] = kind
@@ -146,7 +131,7 @@ class Results(OrderedDict):
         if kind == "table":
             return _utf8(obj.to_csv(index=False))
         if kind == "dataset":
-            return _dta_bytes(obj, f"output {short(name)}")
+            return dta_bytes(obj, f"output {short_repr(name)}")
         return _utf8(str(obj))
 
     def save(self, folder, overwrite: bool = False) -> list[Path]:
@@ -227,7 +212,7 @@ class Results(OrderedDict):
 
 def _check_name(name: Any) -> None:
     if not isinstance(name, str):  # file names, the manifest and TREE's pane need text
-        raise TypeError(f"output names are strings, not {type(name).__name__} ({short(name)}); "
+        raise TypeError(f"output names are strings, not {type(name).__name__} ({short_repr(name)}); "
                         "give the output a name such as 'MyTable'")
 
 
@@ -321,7 +306,7 @@ def check_output_folder(folder, overwrite: bool = False, *, what: str = "folder"
     if foreign and not overwrite:
         more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         raise bad("holds files statjr-py did not write ("
-                  + ", ".join(short(n) for n in foreign[:3]) + more + ")",
+                  + ", ".join(short_repr(n) for n in foreign[:3]) + more + ")",
                   f"choose a new or empty folder, or {hint} to write the outputs among them "
                   "(files of an earlier run are replaced, all others kept)")
     state = "foreign" if foreign else ("earlier" if listed is not None else "empty")
@@ -500,161 +485,6 @@ def _fs_errors(shown: str):
                              "written; choose a folder you can write to") from exc
         raise OSError(exc.errno, f"{shown}: could not write the outputs ({why}); nothing was "
                       "written; free some space or choose another place") from exc
-
-
-# ----------------------------------------------------------------------- Stata
-#: Names Stata keeps for itself ([U] 11.3), plus ``str1`` ... ``str2045``.
-STATA_RESERVED = frozenset({"_all", "_b", "byte", "_coef", "_cons", "double", "float", "if",
-                            "in", "int", "long", "_n", "_N", "_pi", "_pred", "_rc", "_skip",
-                            "strL", "using", "with"})
-_STATA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
-#: Stata stores doubles below 2**1023 in size; larger ones are its missing codes.
-STATA_MAX_DOUBLE = 2.0 ** 1023
-
-
-def _stata_legal(name: Any) -> bool:
-    return (isinstance(name, str) and bool(_STATA_NAME.fullmatch(name))
-            and name not in STATA_RESERVED and not re.fullmatch(r"str\d+", name))
-
-
-def _stata_names(columns: list) -> list[str]:
-    """Legal, distinct Stata names; legal names are kept, the others cleaned.
-
-    Accents are dropped (``é`` -> ``e``), other characters become ``_``, a
-    leading digit or a reserved word gets ``_`` in front, names are cut to 32
-    characters, and clashes get ``_2``, ``_3``....
-    """
-    names: list[str | None] = [None] * len(columns)
-    used: set[str] = set()
-    for i, col in enumerate(columns):
-        if _stata_legal(col) and col not in used:
-            names[i] = col
-            used.add(col)
-    for i, col in enumerate(columns):
-        if names[i] is not None:
-            continue
-        text = unicodedata.normalize("NFKD", str(col)).encode("ascii", "ignore").decode()
-        text = re.sub(r"[^A-Za-z0-9_]", "_", text)
-        if not text.strip("_"):
-            text = f"var{i + 1}"
-        if text[0].isdigit():
-            text = "_" + text
-        text = text[:32]
-        if not _stata_legal(text):
-            text = ("_" + text)[:32]
-        candidate, n = text, 1
-        while candidate in used:
-            n += 1
-            candidate = text[:32 - len(f"_{n}")] + f"_{n}"
-        names[i] = candidate
-        used.add(candidate)
-    return names  # type: ignore[return-value]
-
-
-def _stata_column(s: pd.Series, label: str, notes: list[str]) -> pd.Series:
-    """One column as a type Stata holds: numbers, text, or all missing."""
-    if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype):
-        s = s.astype(object)
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype("float64") if s.isna().any() else s.astype("int8")
-    if pd.api.types.is_extension_array_dtype(s.dtype) and pd.api.types.is_numeric_dtype(s.dtype):
-        s = s.astype("float64")
-    if s.dtype == object:
-        present = s.notna().to_numpy()
-        values = s[present]
-        if values.empty:
-            return pd.Series(np.nan, index=s.index, dtype="float64")
-        if all(isinstance(v, str) for v in values):  # Stata's missing text is "" (strL refuses None)
-            return s.where(present, "")
-        try:  # numbers (ints too big for C, Decimals) and yes/no values
-            if any(isinstance(v, (str, bytes, complex)) for v in values):
-                raise TypeError
-            s = pd.Series([_float(v) if p else np.nan for v, p in zip(s, present)],
-                          index=s.index, dtype="float64")
-        except (TypeError, ValueError):
-            notes.append(f"column {short(label)} mixes text and other values: written as text")
-            return pd.Series([_text(v) if p else "" for v, p in zip(s, present)],
-                             index=s.index, dtype=object)
-    if pd.api.types.is_float_dtype(s.dtype):
-        s = s.astype("float64")
-        with np.errstate(invalid="ignore"):
-            out = ~np.isnan(s.to_numpy()) & ~(np.abs(s.to_numpy()) < STATA_MAX_DOUBLE)
-        if out.any():
-            notes.append(f"column {short(label)}: {int(out.sum())} infinite or out-of-range "
-                         "values written as missing")
-            s = s.where(~out, np.nan)
-    return s
-
-
-def _float(v: Any) -> float:
-    try:
-        return float(v)
-    except OverflowError:  # a Python int beyond any double: Stata's missing, like inf
-        return np.inf
-
-
-def _text(v: Any) -> str:
-    try:
-        return str(v)
-    except Exception:  # e.g. RecursionError on a deeply nested list
-        return short(v)
-
-
-def _stata_safe(frame: pd.DataFrame, what: str = "dataset") -> tuple[pd.DataFrame, list]:
-    """A copy Stata can hold, and variable labels keeping the original names.
-
-    Illegal or clashing column names are renamed (see :func:`_stata_names`);
-    bool, text-and-number, all-missing and infinite values are converted.
-    One :class:`DataWarning` says what changed, since the user will look
-    for the old names in Stata.
-    """
-    columns = list(frame.columns)
-    names = _stata_names(columns)
-    notes: list[str] = []
-    data = {new: _stata_column(frame.iloc[:, i].reset_index(drop=True), str(columns[i]), notes)
-            for i, new in enumerate(names)}
-    safe = pd.DataFrame(data) if data else pd.DataFrame(index=range(len(frame)))
-    renamed = [(col, new) for col, new in zip(columns, names) if col != new]
-    labels = [(str(col).replace("\x00", "")[:80] or None) if col != new else None
-              for col, new in zip(columns, names)]
-    if renamed:
-        listing = ", ".join(f"{short(str(c))} -> {n}" for c, n in renamed[:10])
-        more = f" and {len(renamed) - 10} more" if len(renamed) > 10 else ""
-        notes.insert(0, "columns renamed so that Stata can hold them (the old names are "
-                        f"the variable labels): {listing}{more}")
-    if notes:
-        warnings.warn(f"{what}: " + "; ".join(notes), DataWarning, stacklevel=4)
-    return safe, labels
-
-
-def _dta_bytes(frame: pd.DataFrame, what: str = "dataset") -> bytes:
-    """A DataFrame as Stata .dta bytes (pyreadstat keeps codes and missing values).
-
-    Names and values Stata cannot hold are converted first (:func:`_stata_safe`);
-    should pyreadstat still refuse, the InputError names ``what``.
-    """
-    import tempfile
-
-    import pyreadstat
-
-    safe, labels = _stata_safe(frame, what)
-    fd, tmp = tempfile.mkstemp(suffix=".dta")
-    os.close(fd)
-    try:
-        try:
-            pyreadstat.write_dta(safe, tmp, column_labels=labels)
-        except (ValueError, TypeError, OverflowError, RuntimeError, pyreadstat.ReadstatError,
-                pyreadstat.PyreadstatError) as exc:
-            raise InputError(f"{what} cannot be written as Stata .dta ({type(exc).__name__}: "
-                             f"{exc}); convert or drop the columns Stata cannot hold") from exc
-        return Path(tmp).read_bytes()
-    finally:
-        os.unlink(tmp)
-
-
-def write_dta(frame: pd.DataFrame, path) -> None:
-    """Write a DataFrame as .dta; used for the bundled datasets and outputs."""
-    Path(path).write_bytes(_dta_bytes(frame, f"dataset for '{path}'"))
 
 
 def table_text(frame: pd.DataFrame) -> str:

@@ -25,9 +25,7 @@ import pandas as pd
 
 from statjr_py import (L2ID, DataWarning, InputError, Integer, ModelSpec, Param, Template, Text,
                        VariableList, YesNo)
-from statjr_py.datasets import column, design, level2_index
-from statjr_py.regression import sort_by_unit
-from statjr_py.run import Fetch, Schedule, check_memory
+from statjr_py.sdk import Fetch, Schedule, check_memory, column, design, level2_index, sort_by_unit
 
 log = logging.getLogger("statjr_py.templates.ImputeModel")
 

@@ -153,7 +153,7 @@ def test_random_slope_moi(tutmiss):
 
 @pytest.mark.parametrize("change, pattern", [
     ({"x": "cons,standlrtmiss,avslrtmiss"}, "'avslrtmiss' has missing values but is not a response"),
-    ({"MOIdist": "Binomial", "y": "girlmiss"}, "random slopes are fitted for Normal"),
+    ({"MOIdist": "Binomial", "y": "girlmiss"}, "no model of interest fits Binomial responses with random slopes"),
     ({"numimpute": "four"}, "'numimpute' = 'four': not a number"),
     ({"numimpute": "0"}, "'numimpute' = '0'"),
     ({"numimpute": "1"}, "'numimpute' = '1': must be at least 2"),

@@ -7,7 +7,6 @@ and test_hostile_cli.py.)
 """
 import ast
 import os
-import signal
 import subprocess
 import sys
 import textwrap

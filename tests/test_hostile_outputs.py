@@ -18,7 +18,7 @@ import pyreadstat
 import pytest
 
 from statjr_py import DataWarning, InputError, Results
-from statjr_py.results import _dta_bytes
+from statjr_py.stata import dta_bytes
 
 MANIFEST = ".statjr-manifest.json"
 STATA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
@@ -257,7 +257,7 @@ ILLEGAL = ["exam score", "1x", "a.b", "é", "a" * 40, "_n", "if", "str10", "", "
 def test_stata_illegal_column_names_are_renamed_and_labelled(column, tmp_path):
     frame = pd.DataFrame({column: [1.0, 2.0], "ok": [3.0, 4.0]})
     with pytest.warns(DataWarning, match="renamed"):
-        data = _dta_bytes(frame)
+        data = dta_bytes(frame)
     back, meta = read_dta(data, tmp_path)
     new = back.columns[0]
     assert STATA_NAME.fullmatch(new) and new not in STATA_RESERVED and new.isascii()
@@ -270,7 +270,7 @@ def test_names_that_collide_after_cleaning_stay_distinct(tmp_path):
     frame = pd.DataFrame([[1.0, 2.0, 3.0, 4.0, 5.0]],
                          columns=["a b", "a_b", "a.b", "y" * 40, "y" * 41])
     with pytest.warns(DataWarning, match="'a b' -> "):
-        back, meta = read_dta(_dta_bytes(frame), tmp_path)
+        back, meta = read_dta(dta_bytes(frame), tmp_path)
     assert back.columns[1] == "a_b"  # a legal name keeps its name
     assert len(set(back.columns)) == 5
     assert list(back.iloc[0]) == [1.0, 2.0, 3.0, 4.0, 5.0]
@@ -280,7 +280,7 @@ def test_names_that_collide_after_cleaning_stay_distinct(tmp_path):
 def test_duplicate_column_names_are_written(tmp_path):
     frame = pd.DataFrame([[1.0, 2.0]], columns=["a", "a"])
     with pytest.warns(DataWarning):
-        back, _ = read_dta(_dta_bytes(frame), tmp_path)
+        back, _ = read_dta(dta_bytes(frame), tmp_path)
     assert len(set(back.columns)) == 2 and list(back.iloc[0]) == [1.0, 2.0]
 
 
@@ -298,7 +298,7 @@ def test_awkward_columns_are_converted_not_crashed_on(tmp_path):
         "cat": pd.Categorical(["u", "v", "u"]),
     })
     with pytest.warns(DataWarning, match="inf"):
-        back, _ = read_dta(_dta_bytes(frame), tmp_path)
+        back, _ = read_dta(dta_bytes(frame), tmp_path)
     assert list(back["mixed"]) == ["1", "x", ""]
     assert back["allnan"].isna().all() and back["allnanf"].isna().all()
     assert list(back["flag"]) == [1, 0, 1]

@@ -58,7 +58,8 @@ from ..datasets import Dataset, Uploads, bundled_names, load_bundled, load_by_na
 from ..errors import CompileError, InputError, SamplerError
 from ..inputs import next_question
 from ..registry import get_template, templates
-from ..results import Results, _dta_bytes
+from ..results import Results
+from ..stata import dta_bytes
 
 log = logging.getLogger("statjr_py.web")
 
@@ -440,7 +441,7 @@ async def download_dataset(request: Request) -> Response:
     s = _existing(request)
     if s is None:
         return HTMLResponse(_NO_SESSION, status_code=404)
-    content = await run_in_threadpool(_dta_bytes, s.data.frame)
+    content = await run_in_threadpool(dta_bytes, s.data.frame)
     return Response(content, media_type="application/octet-stream",
                     headers={"Content-Disposition": _attachment(f"{s.data.name}.dta")})
 
