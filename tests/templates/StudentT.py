@@ -5,7 +5,6 @@ it is the example docs/authoring.md teaches from.  Because it subclasses
 ModelOfInterest, 2LevelImpute offers "StudentT" as a 1-level MOIdist without
 any change to 2LevelImpute.
 """
-import numpy as np
 
 from statjr_py import Float, ModelSpec, Param, Template, Text, Variable, VariableList
 from statjr_py.sdk import ModelOfInterest, column, complete_rows, design, warn_dropped
