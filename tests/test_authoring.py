@@ -10,15 +10,15 @@ from statjr_py import RunStatJR, registry
 DOC = Path(__file__).resolve().parents[1] / "docs" / "authoring.md"
 
 
-def blocks(lang):
-    return re.findall(rf"```{lang}\n(.*?)```", DOC.read_text(), flags=re.S)
+def blocks() -> dict[str, str]:
+    """The doc's code blocks by the file name after the language: ```python NormalMean.py"""
+    return dict(re.findall(r"```(?:python|cpp) (\S+)\n(.*?)```", DOC.read_text(), flags=re.S))
 
 
 @pytest.fixture
 def example_folder(tmp_path, monkeypatch):
-    (py,), (cpp,) = blocks("python"), blocks("cpp")
-    (tmp_path / "NormalMean.py").write_text(py)
-    (tmp_path / "NormalMean.cpp.j2").write_text(cpp)
+    for name, text in blocks().items():
+        (tmp_path / name).write_text(text)
     monkeypatch.setenv("STATJR_TEMPLATES", str(tmp_path))
     registry.clear_cache()
     yield tmp_path
@@ -37,3 +37,11 @@ def test_authoring_example_runs_and_is_right(example_folder, tutorial):
     assert abs(table.loc["mu", "sd"] / (y.std(ddof=1) / np.sqrt(len(y))) - 1) < 4 * rel
     assert abs(table.loc["sigma2", "mean"] - y.var(ddof=1)) < 4 * table.loc["sigma2", "mcse"] + 1e-3
     assert "1000000.0" in res["equation.tex"]
+
+
+def test_the_moi_example_is_the_tested_template():
+    """The doc prints tests/templates/StudentT.* verbatim (test_sdk runs it through 2LevelImpute)."""
+    here = Path(__file__).parent / "templates"
+    found = blocks()
+    for name in ("StudentT.py", "StudentT.cpp.j2"):
+        assert found[name] == (here / name).read_text()
