@@ -116,6 +116,59 @@ def _file_lock(path: Path):
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+#: Cache pruning: keep at most this many modules (``STATJR_CACHE_KEEP``) and
+#: drop those unused for this many days (``STATJR_CACHE_DAYS``).  A module's
+#: last use is its ``.json`` sidecar's modification time, touched on every load.
+CACHE_KEEP = 200
+CACHE_DAYS = 90
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"{name} = {raw!r}: not a number; give e.g. {default:g}") from None
+    if value < 0:
+        raise InputError(f"{name} = {raw!r}: must be >= 0; give e.g. {default:g}")
+    return value
+
+
+def prune_cache(root: Path | None = None, keep: int | None = None,
+                days: float | None = None) -> list[str]:
+    """Remove cached modules beyond the newest ``keep`` or unused for ``days``.
+
+    Modules loaded by this process are never removed.  Returns the names
+    removed.  Called after each compile, so the cache stays bounded without
+    the user thinking about it.
+    """
+    root = cache_dir() if root is None else root
+    keep = int(_env_number("STATJR_CACHE_KEEP", CACHE_KEEP)) if keep is None else keep
+    days = _env_number("STATJR_CACHE_DAYS", CACHE_DAYS) if days is None else days
+    entries = []
+    for meta in root.glob("_sjr_*.json"):
+        try:
+            entries.append((meta.stat().st_mtime, meta.stem))
+        except OSError:
+            continue
+    entries.sort(reverse=True)
+    cutoff = time.time() - days * 86400
+    removed = []
+    for rank, (used, name) in enumerate(entries):
+        if name in _loaded or (rank < keep and used >= cutoff):
+            continue
+        for path in root.glob(name + "*"):
+            if path.is_file() and not path.is_symlink():
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        removed.append(name)
+    if removed:
+        log.info("pruned %d cached modules", len(removed))
+    return removed
+
+
 #: Temporary build folders older than this are left by killed compiles.
 STALE_SECONDS = 24 * 3600
 
@@ -253,12 +306,16 @@ def build(source: str) -> Module:
         root = cache_dir()
         so = root / (name + sysconfig.get_config_var("EXT_SUFFIX"))
         meta = root / (name + ".json")
+        compiled = False
         with _file_lock(root / (name + ".lock")):
             if not _entry_ok(so, meta):
                 if so.exists():
                     log.warning("cache entry %s is corrupt or incomplete; rebuilding", so.name)
                 _remove_stale(root, name)
                 _compile(name, source, root, so, meta)
+                compiled = True
+            with contextlib.suppress(OSError):
+                os.utime(meta)  # last use, for pruning
         try:
             mod = _load(name, so)
         except ImportError as exc:
@@ -266,7 +323,9 @@ def build(source: str) -> Module:
                                "delete it to force a rebuild") from None
         with _lock:
             _loaded[name] = Module(name, mod.ffi, mod.lib, source)
-            return _loaded[name]
+        if compiled:
+            prune_cache(root)
+        return _loaded[name]
 
 
 def forget_loaded() -> None:

@@ -116,9 +116,6 @@ class EstOptions:
                              "raise iterations or lower thinning")
         return self
 
-    def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
 
 def available_memory() -> int:
     """Bytes of memory the system could give this process now (Linux MemAvailable)."""

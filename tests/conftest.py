@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-# tests/impute_sim.py is shared by tests and bench/coverage.py
+# Test helpers (tests/impute_sim.py) import as top-level modules.
 sys.path.insert(0, os.path.dirname(__file__))
 
 # Each test session compiles into its own cache, so cache behaviour is tested

@@ -1,6 +1,6 @@
 """Data drawn from the joint latent-normal model with known parameters.
 
-Used by the ImputeModel tests and by bench/coverage.py.  Level 1: y_norm
+Used by tests/test_impute_simulation.py.  Level 1: y_norm
 (Normal), y_bin (Binary), y_ord (Ordered, 3 categories), y_cat (Unordered,
 3 categories); level 2: w_norm (Normal), w_bin (Binary), w_cat (Unordered,
 3 categories); x (level 1) and x2 (level 2) fully observed.

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from statjr_py import CompileError, RunStatJR, build, registry
+from statjr_py import CompileError, InputError, RunStatJR, build, registry
 from statjr_py.codegen import data_struct, sampler_source
 from statjr_py.registry import get_template
 
@@ -112,3 +112,29 @@ def test_user_template_folder_is_searched(user_templates):
     (user_templates / "broken.py").write_text(BROKEN_PY)
     assert get_template("brokentemplate").name == "BrokenTemplate"
     assert "1LevelMod" in registry.templates()
+
+
+def test_cache_is_pruned_by_count_and_age(tmp_path):
+    import time
+
+    now = time.time()
+    for i in range(5):
+        for ext in (".json", ".cpp", ".cpython-311-x86_64-linux-gnu.so"):
+            path = tmp_path / f"_sjr_{i:024d}{ext}"
+            path.write_text("x")
+            os.utime(path, (now - i * 3600,) * 2)  # entry i last used i hours ago
+    old = tmp_path / f"_sjr_{9:024d}.json"
+    old.write_text("x")
+    os.utime(old, (now - 200 * 86400,) * 2)
+    removed = build.prune_cache(tmp_path, keep=3, days=90)
+    assert sorted(removed) == [f"_sjr_{i:024d}" for i in (3, 4, 9)]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert len(left) == 9 and all(p.startswith(("_sjr_000000000000000000000000",
+                                                 "_sjr_000000000000000000000001",
+                                                 "_sjr_000000000000000000000002")) for p in left)
+
+
+def test_cache_settings_are_checked(monkeypatch, tmp_path):
+    monkeypatch.setenv("STATJR_CACHE_KEEP", "lots")
+    with pytest.raises(InputError, match="STATJR_CACHE_KEEP = 'lots'"):
+        build.prune_cache(tmp_path)
