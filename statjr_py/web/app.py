@@ -41,16 +41,16 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, MutableHeaders, UploadFile
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..commands import command_text, parse_mapping
@@ -60,6 +60,7 @@ from ..inputs import next_question
 from ..registry import get_template, templates
 from ..results import Results
 from ..stata import dta_bytes
+from .guard import MAX_FORM, Guard, Hosts, TooLarge
 
 log = logging.getLogger("statjr_py.web")
 
@@ -70,117 +71,9 @@ DEFAULT_DATASET = "tutmiss"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _MB = 2 ** 20
 MAX_UPLOAD_MB = 200
-MAX_FORM = _MB                  # any POST body but an upload
-MULTIPART_SLACK = 64 * 1024     # boundaries and part headers around an uploaded file
 MAX_UPLOADS = 10                # per session; the oldest file goes first
 IDLE_TIMEOUT = 2 * 3600.0       # seconds
 MAX_SESSIONS = 100
-#: Output and data views: no script, no plugins, framed only by the page itself.
-VIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'"
-
-
-# ------------------------------------------------------------ hosts and origins
-_HOST = re.compile(r"\[([0-9a-f:.]+)\](?::(\d{1,5}))?|([^:\[\]/@]+)(?::(\d{1,5}))?")
-
-
-def _split_host(value: str) -> tuple[str, int | None] | None:
-    """``name[:port]`` or ``[v6][:port]`` -> (lower-case name, port or None); None if malformed."""
-    m = _HOST.fullmatch(value.strip().lower())
-    if not m:
-        return None
-    name, port = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-    return name, int(port) if port else None
-
-
-class _Hosts:
-    """The (name, port) pairs this server answers to; port None means any."""
-
-    def __init__(self, names: Iterable[str], port: int | None):
-        self.allowed: set[tuple[str, int | None]] = set()
-        for entry in names:
-            entry = f"[{entry}]" if str(entry).count(":") > 1 and "[" not in str(entry) else str(entry)
-            parsed = _split_host(entry)
-            if parsed is None:
-                raise InputError(f"allowed host {entry!r}: not a host name; give a name or address, "
-                                 "optionally with :port")
-            self.allowed.add((parsed[0], parsed[1] if parsed[1] is not None else port))
-
-    def _match(self, name: str, port: int) -> bool:
-        return (name, port) in self.allowed or (name, None) in self.allowed
-
-    def host_ok(self, header: str | None) -> bool:
-        parsed = _split_host(header or "")
-        return parsed is not None and self._match(parsed[0], parsed[1] or 80)
-
-    def origin_ok(self, url: str | None) -> bool:
-        """Whether an Origin or Referer URL is this server."""
-        try:
-            parts = urlsplit(url or "")
-            port = parts.port
-        except ValueError:
-            return False
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return False
-        return self._match(parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80))
-
-
-class _TooLarge(Exception):
-    """A request body went past its limit while it was being read."""
-
-
-class _Guard:
-    """Host and origin checks, body limits and security headers, before any route runs."""
-
-    def __init__(self, app, hosts: _Hosts, upload_limit: int):
-        self.app, self.hosts, self.upload_limit = app, hosts, upload_limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        send, headers, refusal = _with_security_headers(send), Headers(scope=scope), None
-        origin = headers.get("origin", headers.get("referer"))
-        limit = self.upload_limit + MULTIPART_SLACK if scope["path"] == "/upload" else MAX_FORM
-        declared = headers.get("content-length", "0")
-        if not self.hosts.host_ok(headers.get("host")):
-            log.warning("refused a request for Host %r (DNS rebinding?)", headers.get("host"))
-            refusal = PlainTextResponse("400 Bad Request: this server answers only to its own address", 400)
-        elif scope["method"] in ("GET", "HEAD"):
-            pass
-        elif not self.hosts.origin_ok(origin):
-            log.warning("refused a %s %s from origin %r", scope["method"], scope["path"], origin)
-            refusal = PlainTextResponse("403 Forbidden: this form was not sent from this server's own page", 403)
-        elif not declared.isdigit() or int(declared) > limit:
-            refusal = _too_large(Request(scope), self.upload_limit)
-        else:
-            receive = _counting(receive, limit)
-        await (refusal or self.app)(scope, receive, send)
-
-
-def _counting(receive, limit: int):
-    """``receive`` that raises _TooLarge once the body passes ``limit`` bytes."""
-    seen = 0
-
-    async def wrapped():
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise _TooLarge(limit)
-        return message
-    return wrapped
-
-
-def _with_security_headers(send):
-    async def wrapped(message):
-        if message["type"] == "http.response.start":
-            headers = MutableHeaders(scope=message)
-            headers.setdefault("content-security-policy", VIEW_CSP)
-            headers.setdefault("x-content-type-options", "nosniff")
-            headers.setdefault("referrer-policy", "same-origin")
-        await send(message)
-    return wrapped
 
 
 def _too_large(request: Request, upload_limit: int) -> HTMLResponse:
@@ -627,8 +520,9 @@ def create_app(*, host: str = "127.0.0.1", port: int | None = None,
         Route("/answer", answer, methods=["POST"]), Route("/remove", remove, methods=["POST"]),
         Route("/set", set_inputs, methods=["POST"]), Route("/run", run, methods=["POST"]),
         Route("/status", status), Route("/output/{name:path}", output), Route("/download", download),
-    ], middleware=[Middleware(_Guard, hosts=_Hosts(names, port or None), upload_limit=upload_limit)],
-        exception_handlers={_TooLarge: _too_large_handler})
+    ], middleware=[Middleware(Guard, hosts=Hosts(names, port or None), upload_limit=upload_limit,
+                           too_large=_too_large)],
+        exception_handlers={TooLarge: _too_large_handler})
     app.state.upload_limit = upload_limit
     app.state.sessions = _Store(max_sessions, idle_timeout, int(max_memory_mb * _MB) if max_memory_mb
                                 else max(4 * upload_limit, 64 * _MB))
