@@ -18,10 +18,11 @@ import logging
 import os
 import sys
 import time
+import warnings
 from typing import Sequence
 
 from .commands import command_text, parse_mapping
-from .errors import CompileError, InputError, SamplerError
+from .errors import CompileError, ConvergenceWarning, InputError, SamplerError, StatJRWarning
 
 log = logging.getLogger("statjr_py.cli")
 
@@ -244,6 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """statjr-py's warnings as one line each on stderr; others as Python prints them."""
+    if issubclass(category, StatJRWarning):
+        kind = "convergence" if issubclass(category, ConvergenceWarning) else "data"
+        print(f"statjr: {kind} warning: " + " ".join(str(message).splitlines()), file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``statjr`` console script; returns the exit status."""
     parser = build_parser()
@@ -253,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="statjr: %(message)s")
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warning
     try:
         return args.func(args)
     except InputError as exc:
@@ -271,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SamplerError as exc:
         print(f"statjr: {exc}", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,7 +30,7 @@ import pandas as pd
 
 from .build import build
 from .codegen import render_string, sampler_source
-from .diagnostics import summarise
+from .diagnostics import summarise, warn_convergence
 from .results import Results
 from .run import (EstOptions, Fetch, Progress, Schedule, check_draws_memory, check_memory,
                   parallel_map, run_chain_set)
@@ -173,6 +173,9 @@ class RunContext:
         idx = [spec.names.index(p) for p in spec.monitored]
         summary = summarise(kept[:, :, idx], [spec.param(p) for p in spec.monitored])
         results.add("ModelResults", summary, "table")
+        if self.options.check_convergence:
+            warn_convergence(summary, self.template.name, self.template.convergence_fix,
+                             self.options.rhat_max, self.options.ess_min, stacklevel=3)
         results.add("ModelParameters", summary[["term", "kind", "mean", "sd"]].copy(), "table")
         results.params = [spec.param(p) for p in spec.monitored]
         if extra is not None:

@@ -87,38 +87,137 @@ def ess_chain(x: np.ndarray) -> float:
     return float(n / tau)
 
 
-def ess(draws) -> float:
-    """ESS summed over chains, as Stat-JR reports it."""
-    return float(sum(ess_chain(c) for c in _as_chains(draws)))
+def split_chains(draws) -> np.ndarray:
+    """Each chain cut into its first and second halves (2M chains of N // 2).
 
-
-def mcse(draws) -> float:
-    """Monte Carlo standard error of the posterior mean: sd / sqrt(ESS)."""
-    x = _as_chains(draws)
-    e = ess(x)
-    return float(x.std(ddof=1) / np.sqrt(e)) if x.size > 1 and e > 0 else float("nan")
-
-
-def rhat(draws) -> float:
-    """Split potential scale reduction factor.
-
-    Gelman & Rubin (1992), Statistical Science 7(4), 457-472, with each chain
-    split in halves as in Gelman et al. (2013), *Bayesian Data Analysis*, 3rd
-    ed., section 11.4, so that a drifting single chain is caught too.  Values
-    near 1 mean the chains agree; above about 1.01-1.1 they do not.
+    A chain that drifts shows as two halves that disagree, which R-hat then
+    catches (Gelman et al. 2013, *Bayesian Data Analysis*, 3rd ed., 11.4).
+    With N odd the middle draw is left out.
     """
     x = _as_chains(draws)
     half = x.shape[1] // 2
-    if half < 2:
+    return np.concatenate([x[:, :half], x[:, x.shape[1] - half:]], axis=0)
+
+
+def rank_normalise(x: np.ndarray) -> np.ndarray:
+    """Normal scores of the pooled ranks: Phi^-1((r - 3/8) / (S + 1/4)).
+
+    Blom's (1958) offsets; ties get their average rank.  Vehtari, Gelman,
+    Simpson, Carpenter & Buerkner (2021), Bayesian Analysis 16(2), 667-718,
+    section 4.1: computed on the ranks, R-hat and ESS work for heavy tails
+    and are invariant to monotone transformations.
+    """
+    from scipy import stats
+
+    x = np.asarray(x, dtype=float)
+    r = stats.rankdata(x, method="average").reshape(x.shape)
+    return stats.norm.ppf((r - 0.375) / (x.size + 0.25))
+
+
+def _multichain_ess(x: np.ndarray) -> float:
+    """ESS of (M, N) chains, combining their autocorrelations.
+
+    The estimator of Vehtari et al. (2021), eq. (10)-(11), as in Stan:
+    rho_t = 1 - (W - mean_m acov_m(t)) / var+, summed by Geyer's (1992,
+    Statistical Science 7(4)) initial positive and monotone sequence, with
+    tau at least 1 / log10(MN) so antithetic chains cannot claim an
+    unbounded ESS.  A chain stuck away from the others makes var+ large and
+    rho_t close to 1, so the ESS is small, unlike a sum of per-chain ESS.
+    """
+    m, n = x.shape
+    if n < 4 or not np.all(np.isfinite(x)):
         return float("nan")
-    split = np.concatenate([x[:, :half], x[:, x.shape[1] - half:]], axis=0)
-    n = split.shape[1]
-    w = split.var(axis=1, ddof=1).mean()
-    b = n * split.mean(axis=1).var(ddof=1)
+    if np.ptp(x) < np.finfo(float).resolution:
+        return float(x.size)
+    d = x - x.mean(axis=1, keepdims=True)
+    size = 1 << int(np.ceil(np.log2(2 * n)))
+    f = np.fft.rfft(d, size, axis=1)
+    acov = np.fft.irfft(f * np.conj(f), size, axis=1)[:, :n] / n  # biased, lag 0..n-1
+    w = acov[:, 0].mean() * n / (n - 1)
+    var_plus = w * (n - 1) / n + (x.mean(axis=1).var(ddof=1) if m > 1 else 0.0)
+    rho = 1.0 - (w - acov.mean(axis=0)) / var_plus
+    # Geyer's initial positive sequence over pairs (rho_t+1, rho_t+2), t = 1, 3, ...
+    kept = np.zeros(n)
+    kept[0], kept[1] = 1.0, rho[1]
+    even, odd, t = 1.0, rho[1], 1
+    while t < n - 3 and even + odd > 0:
+        even, odd = rho[t + 1], rho[t + 2]
+        if even + odd >= 0:
+            kept[t + 1], kept[t + 2] = even, odd
+        t += 2
+    last = t - 2
+    if even > 0:  # the first lag of the pair that ended the sum still carries information
+        kept[last + 1] = even
+    # ... made monotone: no pair may exceed the one before it
+    for t in range(1, last - 1, 2):
+        if kept[t + 1] + kept[t + 2] > kept[t - 1] + kept[t]:
+            kept[t + 1] = kept[t + 2] = (kept[t - 1] + kept[t]) / 2.0
+    tau = -1.0 + 2.0 * kept[:last + 1].sum() + kept[last + 1:last + 2].sum()
+    tau = max(tau, 1.0 / np.log10(x.size))
+    return float(x.size / tau)
+
+
+def ess_bulk(draws) -> float:
+    """Bulk effective sample size: of the split, rank-normalised chains.
+
+    Vehtari et al. (2021), section 4.2: the ESS for the centre of the
+    posterior (means, medians), valid however heavy the tails.
+    """
+    return _multichain_ess(rank_normalise(split_chains(draws)))
+
+
+def ess_tail(draws) -> float:
+    """Tail effective sample size: the smaller of the ESS of the 5% and 95% quantiles.
+
+    Vehtari et al. (2021), section 4.3: the ESS of the indicator I(theta <= q)
+    on split chains, for the quantiles that make a 90% interval.
+    """
+    x = split_chains(draws)
+    flat = _as_chains(draws).ravel()
+    out = []
+    for prob in (0.05, 0.95):
+        q = np.quantile(flat, prob)
+        out.append(_multichain_ess((x <= q).astype(float)))
+    return float(min(out))
+
+
+def ess(draws) -> float:
+    """The ESS the tables report and MCSE uses: the bulk ESS across chains."""
+    return ess_bulk(draws)
+
+
+def mcse(draws) -> float:
+    """Monte Carlo standard error of the posterior mean: sd / sqrt(bulk ESS)."""
+    x = _as_chains(draws)
+    e = ess_bulk(x)
+    return float(x.std(ddof=1) / np.sqrt(e)) if x.size > 1 and e > 0 else float("nan")
+
+
+def _classic_rhat(x: np.ndarray) -> float:
+    n = x.shape[1]
+    w = x.var(axis=1, ddof=1).mean()
+    b = n * x.mean(axis=1).var(ddof=1)
     if w <= 0:
         return float("nan") if b <= 0 else float("inf")
-    var_plus = (n - 1) / n * w + b / n
-    return float(np.sqrt(var_plus / w))
+    return float(np.sqrt(((n - 1) / n * w + b / n) / w))
+
+
+def rhat(draws) -> float:
+    """Rank-normalised split R-hat: the larger of the bulk and the folded (tail) one.
+
+    Vehtari et al. (2021), section 4.1, after Gelman & Rubin (1992,
+    Statistical Science 7(4)): split chains, rank-normalise, compare between-
+    and within-chain variances; then the same for |theta - median| to catch
+    chains that agree in location but not in scale.  Values above 1.01
+    mean the chains disagree; statjr-py warns above 1.05 (see
+    :func:`convergence_problems`).  A single chain is split in halves too.
+    """
+    x = split_chains(draws)
+    if x.shape[1] < 2:
+        return float("nan")
+    bulk = _classic_rhat(rank_normalise(x))
+    folded = _classic_rhat(rank_normalise(np.abs(x - np.median(x))))
+    return float(max(bulk, folded))
 
 
 def mcse_curve(x: np.ndarray, points: int = 40) -> tuple[np.ndarray, np.ndarray]:
@@ -166,20 +265,50 @@ def summarise(draws: np.ndarray, params: list) -> pd.DataFrame:
 
     ``params`` are :class:`~statjr_py.template.Param` objects (or plain
     names, of kind "other"); their kind becomes the ``kind`` column, which
-    pooling and the tables read instead of parsing names.
+    pooling and the tables read instead of parsing names.  Columns: term,
+    kind, mean, sd, ess_bulk, ess_tail, mcse (from the bulk ESS), 2.5%,
+    97.5%, rhat (rank-normalised split R-hat; with one chain, of its halves).
     """
     import pandas as pd
 
     rows = []
-    nchains = draws.shape[0]
     for k, p in enumerate(params):
         x = draws[:, :, k]
         flat = x.ravel()
-        row = {"term": getattr(p, "name", p), "kind": getattr(p, "kind", "other"),
-               "mean": flat.mean(), "sd": flat.std(ddof=1) if flat.size > 1 else np.nan,
-               "ess": ess(x), "mcse": mcse(x),
-               "2.5%": np.quantile(flat, 0.025), "97.5%": np.quantile(flat, 0.975)}
-        if nchains > 1:
-            row["rhat"] = rhat(x)
-        rows.append(row)
+        bulk = ess_bulk(x)
+        sd = flat.std(ddof=1) if flat.size > 1 else np.nan
+        rows.append({"term": getattr(p, "name", p), "kind": getattr(p, "kind", "other"),
+                     "mean": flat.mean(), "sd": sd, "ess_bulk": bulk, "ess_tail": ess_tail(x),
+                     "mcse": sd / np.sqrt(bulk) if bulk > 0 else np.nan,
+                     "2.5%": np.quantile(flat, 0.025), "97.5%": np.quantile(flat, 0.975),
+                     "rhat": rhat(x)})
     return pd.DataFrame(rows)
+
+
+def convergence_problems(table: "pd.DataFrame", rhat_max: float, ess_min: float) -> "pd.DataFrame":
+    """Rows of a ModelResults table whose R-hat or bulk ESS fails the thresholds."""
+    bad = (table["rhat"] > rhat_max) | (table["ess_bulk"] < ess_min)
+    return table.loc[bad.fillna(False)]
+
+
+def warn_convergence(table: "pd.DataFrame", what: str, fix: str, rhat_max: float = 1.05,
+                     ess_min: float = 100.0, stacklevel: int = 2) -> bool:
+    """Warn (ConvergenceWarning) naming the worst parameter; True if it warned.
+
+    The worst is the one with the largest R-hat, or failing that the
+    smallest bulk ESS.  Thresholds as in :class:`~statjr_py.EstOptions`.
+    """
+    import warnings
+
+    from .errors import ConvergenceWarning
+
+    bad = convergence_problems(table, rhat_max, ess_min)
+    if bad.empty:
+        return False
+    worst = bad.loc[bad["rhat"].fillna(0).idxmax()] if (bad["rhat"] > rhat_max).any() \
+        else bad.loc[bad["ess_bulk"].idxmin()]
+    warnings.warn(f"{what}: the chains have not converged: {worst['term']} has R-hat "
+                  f"{worst['rhat']:.3f} and bulk ESS {worst['ess_bulk']:.0f} (want R-hat <= "
+                  f"{rhat_max:g} and ESS >= {ess_min:g}; {len(bad)} of {len(table)} parameters "
+                  f"fail); {fix}", ConvergenceWarning, stacklevel=stacklevel)
+    return True

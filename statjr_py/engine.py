@@ -7,12 +7,14 @@ generates, builds, samples and summarises through it.
 from __future__ import annotations
 
 import logging
+import warnings
 from concurrent.futures import Executor
 from typing import Any, Callable, Mapping
 
 from .checks import check_data
 from .context import RunContext
 from .datasets import load_dataset
+from .errors import StatJRWarning
 from .inputs import resolve
 from .registry import get_template
 from .results import Results
@@ -65,18 +67,33 @@ def RunStatJR(template: str, dataset, invars: Mapping[str, Any] | None = None,
     Returns
     -------
     Results
-        Ordered mapping of output name to object.
+        Ordered mapping of output name to object; ``results.warnings`` lists
+        the DataWarnings and ConvergenceWarnings the run raised (each is also
+        raised with :func:`warnings.warn`).
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StatJRWarning)
+        results = run_job((template, dataset, invars, estoptions, executor, progress))
+    results.warnings = [str(w.message) for w in caught if issubclass(w.category, StatJRWarning)]
+    for w in caught:  # said again, now, to the caller's own filters and display
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return results
+
+
+def run_job(args: tuple) -> Results:
+    """One run from ``(template, dataset, invars, estoptions[, executor, progress])``.
+
+    What RunStatJR does, less collecting the warnings (which swaps global
+    state, so only the outermost run does it); a picklable task for
+    executors that run fits elsewhere.
+    """
+    template, dataset, invars, estoptions, *rest = args
+    executor, progress = (rest + [None, None])[:2]
     ctx = prepare(template, dataset, invars, estoptions, executor=executor, progress=progress)
     results = ctx.template.run(ctx)
     results.add("script.py", script_text(ctx), "python")
     results.add("Inputs", ctx.answers.input_string(), "text")
     return results
-
-
-def run_job(args: tuple) -> Results:
-    """``RunStatJR(*args)``: a picklable task for executors that run elsewhere."""
-    return RunStatJR(*args)
 
 
 def _validated_options(job: RunContext) -> dict:

@@ -66,6 +66,8 @@ class Results(OrderedDict):
         #: The monitored parameters behind ModelResults, with their kinds and
         #: levels (set by RunContext.standard_outputs; not an output).
         self.params: list = []
+        #: The warnings the run raised, as text (shown by the CLI and the web page).
+        self.warnings: list[str] = []
 
     def __setitem__(self, name: str, obj: Any) -> None:
         # Every output needs a kind, or save() cannot choose its format; keep
@@ -493,7 +495,7 @@ def table_text(frame: pd.DataFrame) -> str:
     Counts (ESS, cases, df) print as whole numbers, everything else with four
     significant digits, which is as much as Monte Carlo error supports.
     """
-    counts = {"ess", "n", "cases", "df", "n_cases"}
+    counts = {"ess_bulk", "ess_tail", "n", "cases", "df", "n_cases"}
     formatters = {c: (lambda v: f"{v:.0f}" if pd.notna(v) else "") for c in frame.columns if c in counts}
     with pd.option_context("display.width", 200, "display.max_columns", 50):
         return frame.to_string(index=False, formatters=formatters,

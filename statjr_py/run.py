@@ -55,6 +55,28 @@ def _as_int(key: str, value: Any, minimum: int) -> int:
     return n
 
 
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text not in ("yes", "y", "no", "n", "true", "false", "1", "0"):
+        raise InputError(f"estoptions '{key}' = {short_repr(value)}: not a yes/no value; "
+                         "give True or False")
+    return text in ("yes", "y", "true", "1")
+
+
+def _as_float(key: str, value: Any, minimum: float) -> float:
+    try:
+        f = float(value) if isinstance(value, (int, float, str, np.number)) \
+            and not isinstance(value, bool) else float("nan")
+    except (TypeError, ValueError, OverflowError):
+        f = float("nan")
+    if not f >= minimum:  # also NaN
+        raise InputError(f"estoptions '{key}' = {short_repr(value)}: must be a number >= "
+                         f"{minimum:g}; give e.g. {max(minimum, 1.0):g}")
+    return f
+
+
 @dataclass
 class EstOptions:
     """Estimation options (``estoptions`` in RunStatJR).
@@ -65,6 +87,14 @@ class EstOptions:
     ``processes`` caps how many chains run at once (default: the number of
     cores).  ``diagnostics`` False skips the six-panel SVGs (they take about
     0.2 s per parameter).
+
+    A run warns (:class:`~statjr_py.ConvergenceWarning`) when a monitored
+    parameter's rank-normalised R-hat exceeds ``rhat_max`` (1.05) or its bulk
+    ESS falls below ``ess_min`` (100): Vehtari et al. (2021) ask for R-hat
+    below 1.01 and ESS above 100 per chain before trusting a summary, so these
+    defaults flag runs that are clearly not there.  ``check_convergence``
+    False turns the check off (2LevelImpute does so for each model-of-interest
+    fit and checks them together).
     """
 
     burnin: int = 500
@@ -74,6 +104,9 @@ class EstOptions:
     seed: int = 1  # any whole number in [0, 2**63)
     processes: int = field(default_factory=lambda: os.cpu_count() or 1)
     diagnostics: bool = True
+    rhat_max: float = 1.05
+    ess_min: float = 100.0
+    check_convergence: bool = True
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> "EstOptions":
@@ -104,12 +137,10 @@ class EstOptions:
         self.nchains = _as_int("nchains", self.nchains, 1)
         self.seed = _as_int("seed", self.seed, 0)
         self.processes = _as_int("processes", self.processes, 1)
-        if not isinstance(self.diagnostics, bool):
-            text = str(self.diagnostics).strip().lower() if isinstance(self.diagnostics, str) else None
-            if text not in ("yes", "y", "no", "n", "true", "false", "1", "0"):
-                raise InputError(f"estoptions 'diagnostics' = {short_repr(self.diagnostics)}: not a "
-                                 "yes/no value; give True or False")
-            self.diagnostics = text in ("yes", "y", "true", "1")
+        self.diagnostics = _as_bool("diagnostics", self.diagnostics)
+        self.check_convergence = _as_bool("check_convergence", self.check_convergence)
+        self.rhat_max = _as_float("rhat_max", self.rhat_max, 1.0)
+        self.ess_min = _as_float("ess_min", self.ess_min, 0.0)
         if self.iterations < self.thinning:
             raise InputError(f"estoptions 'iterations' = {self.iterations}: fewer than "
                              f"'thinning' = {self.thinning}, so nothing would be stored; "

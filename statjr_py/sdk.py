@@ -18,7 +18,8 @@ Running
     :class:`Schedule`, :class:`Fetch` (what to ask a live sampler),
     :func:`check_memory`.
 Results
-    :func:`summarise` (ModelResults from draws), :func:`add_diagnostic_plots`,
+    :func:`summarise` (ModelResults from draws), :func:`autocorrelation`,
+    :func:`warn_convergence`, :func:`add_diagnostic_plots`,
     :func:`chains_frame`, :func:`rubin` (Rubin's rules), :func:`render_string`
     (LaTeX through Jinja2, names escaped by the ``tex`` filter), :func:`tex`.
 Models of interest
@@ -29,7 +30,7 @@ from __future__ import annotations
 from .codegen import render_string, tex
 from .context import add_diagnostic_plots, chains_frame
 from .datasets import column, complete_rows, design, level2_index
-from .diagnostics import summarise
+from .diagnostics import autocorrelation, summarise, warn_convergence
 from .moi import ModelOfInterest, choose_model, models_of_interest
 from .pooling import rubin
 from .regression import (LINK_ENUM, LINKS, ask_distribution, ask_explanatory, check_response,
@@ -43,6 +44,6 @@ __all__ = [
     "response", "check_response", "warn_dropped", "prepare_two_level", "residual_requests",
     "two_level_outputs",
     "Schedule", "Fetch", "check_memory",
-    "summarise", "add_diagnostic_plots", "chains_frame", "rubin", "render_string", "tex",
+    "summarise", "autocorrelation", "warn_convergence", "add_diagnostic_plots", "chains_frame", "rubin", "render_string", "tex",
     "ModelOfInterest", "models_of_interest", "choose_model",
 ]

@@ -232,6 +232,9 @@ class Template:
     #: (a name ending in "(" stands for every name it begins).  A variable
     #: may not take one: results tables key their rows by name.
     reserved: ClassVar[tuple[str, ...]] = ()
+    #: What to change when the chains have not converged (ConvergenceWarning).
+    convergence_fix: ClassVar[str] = ("run longer: raise estoptions 'burnin' and 'iterations' "
+                                      "(or 'nchains' to see whether chains agree)")
     #: Set by the registry: the file the class was loaded from.
     source_file: ClassVar[Path | None] = None
 

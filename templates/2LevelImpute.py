@@ -26,7 +26,7 @@ import pandas as pd
 from statjr_py import (L2ID, InputError, Integer, Results, Template, Text, Var, YesNo,
                        get_template)
 from statjr_py.sdk import (add_diagnostic_plots, choose_model, column_levels, design, level2_index,
-                           models_of_interest, render_string, rubin, summarise)
+                           models_of_interest, render_string, rubin, summarise, warn_convergence)
 
 log = logging.getLogger("statjr_py.templates.2LevelImpute")
 
@@ -192,8 +192,9 @@ class TwoLevelImpute(Template):
         listing = imp_results["ImputedDatasets"]
         datasets = [imp_results[name] for name in listing.loc[listing["used"], "dataset"]]
         moi_name, moi_invars = self.moi(answers)
+        # each fit is checked below, all together, not one by one
         moi_opts = {"burnin": answers["burnin"], "iterations": answers["iterations"], "nchains": 1,
-                    "processes": 1, "diagnostics": False}
+                    "processes": 1, "diagnostics": False, "check_convergence": False}
         fits = ctx.fit(moi_name, datasets, moi_invars, moi_opts)
         keep = frame.dropna(subset=[c for c in self.moi_variables(answers) if c in frame.columns])
         cc = ctx.fit(moi_name, [keep], moi_invars, {**moi_opts, "nchains": opts.nchains,
@@ -221,6 +222,15 @@ class TwoLevelImpute(Template):
         # The MOI chains of all imputations, treated as multiple chains
         draws = np.stack([f["out"][terms].to_numpy() for f in fits])
         results.add("CombinedResults", summarise(draws, params), "table")
+        if opts.check_convergence:
+            # each fit against its own posterior (split R-hat of its chain, its ESS); across
+            # imputations the chains differ by design, so CombinedResults' R-hat is no test
+            each = pd.concat([f["ModelResults"].assign(term=f["ModelResults"]["term"]
+                                                       + f" (imputation {i})")
+                              for i, f in enumerate(fits, 1)], ignore_index=True)
+            warn_convergence(each, f"{moi_name} fits to the {len(fits)} imputed datasets",
+                             "raise the MOI's 'burnin' and 'iterations' answers", opts.rhat_max,
+                             opts.ess_min, stacklevel=2)
         if opts.diagnostics:
             first = fits[0]["out"]["iteration"].iloc[0]
             add_diagnostic_plots(results, draws, terms, int(first), 1)

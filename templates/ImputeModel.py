@@ -25,7 +25,8 @@ import pandas as pd
 
 from statjr_py import (L2ID, DataWarning, InputError, Integer, ModelSpec, Param, Template, Text,
                        VariableList, YesNo)
-from statjr_py.sdk import Fetch, Schedule, check_memory, column, design, level2_index, sort_by_unit
+from statjr_py.sdk import (Fetch, Schedule, autocorrelation, check_memory, column, design,
+                           level2_index, sort_by_unit)
 
 log = logging.getLogger("statjr_py.templates.ImputeModel")
 
@@ -171,6 +172,8 @@ def _per_unit(frame: pd.DataFrame, unit: np.ndarray, J: int, name: str) -> np.nd
 class ImputeModel(Template):
     name = "ImputeModel"
     reserved = ("beta(", "gamma(", "omega_e(", "omega_u(", "threshold(", "MOI:")
+    convergence_fix = ("run the imputation model longer: raise impute1st (its burn-in) and "
+                       "imputeevery (the spacing of the datasets)")
     description = "Multilevel multiple imputation by a joint latent-normal model (REALCOM-IMPUTE)."
 
     equation = r"""\begin{aligned}
@@ -341,6 +344,13 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
                     listing.append({"dataset": name, "chain": c, "iteration": iteration,
                                     "used": len(listing) < M})
             results.add("ImputedDatasets", pd.DataFrame(listing), "table")
+            # how alike successive datasets of one chain are: the autocorrelation at lag imputeevery
+            table = results["ModelResults"]
+            kept = fit.kept
+            table["acf_imputeevery"] = [
+                float(np.mean([autocorrelation(kept[c, :, k], every)[every] if kept.shape[1] > every
+                               else np.nan for c in range(kept.shape[0])]))
+                for k in (spec.names.index(t) for t in table["term"])]
 
         return ctx.standard_outputs(fit, extra=datasets)
 

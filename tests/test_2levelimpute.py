@@ -57,7 +57,7 @@ def test_pooled_estimates_agree_with_complete_data_ml(worked):
         row = pooled.loc[term]
         assert abs(row["estimate"] - est) < 2.5 * row["se"], (term, row["estimate"], est)
         # Monte Carlo error of the pooled SE, from each fit's posterior-sd error
-        mcse_sd = [f.loc[term, "sd"] / np.sqrt(2 * f.loc[term, "ess"]) for f in fits]
+        mcse_sd = [f.loc[term, "sd"] / np.sqrt(2 * f.loc[term, "ess_bulk"]) for f in fits]
         mcse_se = np.sqrt(np.mean(np.square(mcse_sd)) / len(fits))
         assert row["se"] >= ML["se"][term] - 3 * mcse_se, (term, row["se"], ML["se"][term], mcse_se)
 
@@ -93,11 +93,11 @@ def test_output_names_as_the_seed(worked):
     assert "Model5_ModelResults" not in names
 
 
-def test_combined_results_sum_ess_over_imputations(worked):
+def test_combined_results_treat_imputations_as_chains(worked):
     from statjr_py.diagnostics import ess
     combined = worked["CombinedResults"].set_index("term")
     chains = np.stack([worked[f"Model{i}_out"]["girlmiss"].to_numpy() for i in range(1, 5)])
-    assert combined.loc["girlmiss", "ess"] == pytest.approx(ess(chains))
+    assert combined.loc["girlmiss", "ess_bulk"] == pytest.approx(ess(chains))
     assert "rhat" in combined.columns
 
 

@@ -33,7 +33,7 @@ def test_authoring_example_runs_and_is_right(example_folder, tutorial):
     # Closed form: the posterior mean of mu is the sample mean (vague prior).
     assert abs(table.loc["mu", "mean"] - y.mean()) < 4 * table.loc["mu", "mcse"]
     # a posterior sd from ESS draws has relative Monte Carlo error ~ 1/sqrt(2 ESS)
-    rel = 1 / np.sqrt(2 * table.loc["mu", "ess"])
+    rel = 1 / np.sqrt(2 * table.loc["mu", "ess_bulk"])
     assert abs(table.loc["mu", "sd"] / (y.std(ddof=1) / np.sqrt(len(y))) - 1) < 4 * rel
     assert abs(table.loc["sigma2", "mean"] - y.var(ddof=1)) < 4 * table.loc["sigma2", "mcse"] + 1e-3
     assert "1000000.0" in res["equation.tex"]

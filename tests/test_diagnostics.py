@@ -1,8 +1,15 @@
 """Diagnostics against closed forms and constructed chains."""
+import json
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from statjr_py import diagnostics as dg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench" / "references"))
+from arviz_diagnostics import cases  # noqa: E402  (the reference script's own draws)
 
 
 def ar1(rng, phi, n, start=0.0):
@@ -22,17 +29,37 @@ def test_ess_of_ar1_matches_closed_form(phi):
     # estimator's small finite-sample bias at n = 20000.
     rng = np.random.default_rng(1)
     n, reps = 20000, 30
-    ratios = np.array([dg.ess_chain(ar1(rng, phi, n)) / n for _ in range(reps)])
+    ratios = np.array([dg.ess_bulk(ar1(rng, phi, n)) / n for _ in range(reps)])
     truth = (1 - phi) / (1 + phi)
     assert abs(ratios.mean() - truth) < 4 * ratios.std(ddof=1) / np.sqrt(reps) + 0.02 * truth
 
 
-def test_ess_sums_over_chains_and_mcse():
+REFERENCE = json.loads((Path(__file__).parent / "references" / "arviz_diagnostics.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE["cases"]))
+def test_diagnostics_agree_with_arviz(name):
+    """Bulk/tail ESS, rank-normalised split R-hat and MCSE equal ArviZ's on the same draws
+    (bench/references/arviz_diagnostics.py; versions and date in the JSON)."""
+    ref = REFERENCE["cases"][name]
+    x = cases()[name]
+    assert x.sum() == pytest.approx(ref["checksum"], rel=1e-12)  # the same draws
+    assert dg.ess_bulk(x) == pytest.approx(ref["ess_bulk"], rel=1e-9)
+    assert dg.ess_tail(x) == pytest.approx(ref["ess_tail"], rel=1e-9)
+    if ref["rhat"] is not None:
+        assert dg.rhat(x) == pytest.approx(ref["rhat"], rel=1e-9)
+    assert dg.mcse(x) == pytest.approx(ref["mcse_sd_over_sqrt_bulk"], rel=1e-9)
+
+
+def test_a_stuck_chain_gives_a_small_ess():
+    """ESS combines the chains: one chain 3 sd away leaves few effective draws
+    (a sum of per-chain ESS would report thousands)."""
     rng = np.random.default_rng(2)
-    chains = rng.normal(size=(3, 5000))
-    assert dg.ess(chains) == pytest.approx(sum(dg.ess_chain(c) for c in chains))
-    assert dg.mcse(chains) == pytest.approx(chains.std(ddof=1) / np.sqrt(dg.ess(chains)))
-    assert 0.9 < dg.ess(chains) / 15000 < 1.1
+    chains = rng.normal(size=(4, 2000))
+    assert 0.9 < dg.ess_bulk(chains) / 8000 < 1.1
+    chains[0] += 3.0
+    assert dg.ess_bulk(chains) < 100
+    assert dg.rhat(chains) > 1.3
 
 
 def test_pacf_of_ar1_is_phi_then_zero():

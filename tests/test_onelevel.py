@@ -54,14 +54,14 @@ def test_sds_match_ols_standard_errors(fit, tutorial):
     table = fit["ModelResults"].set_index("term")
     for term, s in zip(["cons", "standlrt"], se):
         # relative Monte Carlo error of a posterior sd: ~ 1/sqrt(2 ESS)
-        rel = 1 / np.sqrt(2 * table.loc[term, "ess"])
+        rel = 1 / np.sqrt(2 * table.loc[term, "ess_bulk"])
         assert abs(table.loc[term, "sd"] / s - 1) < K_MCSE * rel, term
 
 
 def test_model_results_columns(fit):
     table = fit["ModelResults"]
     assert list(table["term"]) == ["cons", "standlrt", "sigma2_e"]
-    for col in ["term", "mean", "sd", "ess", "mcse", "2.5%", "97.5%", "rhat"]:
+    for col in ["term", "kind", "mean", "sd", "ess_bulk", "ess_tail", "mcse", "2.5%", "97.5%", "rhat"]:
         assert col in table.columns
     assert (table["rhat"] < 1.05).all()
 

@@ -236,6 +236,7 @@ async def index(request: Request) -> Response:
         input_string=input_string, nonce=nonce, run_of=s.run_of,
         command=(command_text(s.template, s.data.source or s.data.name, strings, {})
                  if s.template else ""), outputs=outputs,
+        run_warnings=getattr(results, "warnings", []) if results else [],
         columns=list(map(str, s.data.frame.columns)), elapsed=_elapsed(s))
     s.message = None
     resp = HTMLResponse(page, headers={"Content-Security-Policy": (
