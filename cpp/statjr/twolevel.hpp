@@ -6,6 +6,7 @@
 #include <vector>
 #include "statjr/glm.hpp"
 #include "statjr/linalg.hpp"
+#include "statjr/sizes.hpp"
 
 namespace statjr {
 
