@@ -179,7 +179,12 @@ class TwoLevelImpute(Template):
         if missing_in_x:
             raise InputError(f"input 'x': '{missing_in_x[0]}' has missing values but is not a response "
                              "of the imputation model; add it to yimp1 (or yimp2)")
-        ctx.estoptions.setdefault("processes", opts.processes)
+        given = [k for k in ("burnin", "iterations", "thinning") if k in ctx.estoptions]
+        if given:
+            raise InputError(f"estoptions {given[0]!r} = {ctx.estoptions[given[0]]!r}: 2LevelImpute "
+                             "takes the MOI's burn-in and iterations as its own answers 'burnin' and "
+                             "'iterations' (the imputation model's as 'impute1st' and "
+                             "'imputeevery'); move it to invars")
         imp = get_template("ImputeModel")
         moi_spec = None
         if answers.get("smc"):

@@ -11,8 +11,9 @@ Chains: min(numimpute, processes) run in parallel.  Each runs ``impute1st``
 iterations (Metropolis proposals tuned in the first half), then takes a
 completed dataset, then another every ``imputeevery`` iterations until
 ``numimpute`` are in hand, used in the order chain0_iter1000,
-chain1_iter1000, ..., chain0_iter1050, ...  The exact datasets depend on
-``processes``: fix it (script.py records it) to reproduce a run elsewhere.
+chain1_iter1000, ..., chain0_iter1050, ...  Each chain's seed is spawned from
+the run's seed (numpy SeedSequence), so ``processes`` and the executor decide
+only how many chains run at once.
 """
 from __future__ import annotations
 
@@ -312,16 +313,15 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
     def run(self, ctx, moi: dict | None = None):
         """Chains of the joint model, completed datasets taken as they go.
 
-        ``min(numimpute, processes)`` chains each run ``impute1st``
+        ``min(numimpute, nchains)`` chains each run ``impute1st``
         iterations, give a completed dataset, then another every
         ``imputeevery`` iterations (:meth:`Schedule.snapshots`).
         """
         answers, opts = ctx.answers, ctx.options
         spec = self.model(ctx.data, answers, moi)
         M, first, every = answers["numimpute"], answers["impute1st"], answers["imputeevery"]
-        nchains = min(M, opts.processes)
+        nchains = min(M, opts.nchains)
         per_chain = math.ceil(M / nchains)
-        ctx.estoptions.setdefault("processes", opts.processes)  # script.py reproduces exactly
         frame_bytes = int(ctx.data.frame.memory_usage(deep=False).sum())
         check_memory(2 * M * frame_bytes, f"ImputeModel: {M} completed datasets",
                      "lower numimpute")

@@ -7,7 +7,7 @@ from statjr_py import InputError, RunStatJR
 from statjr_py.examples import WORKED_IMPUTATION
 
 SEED_IMPUTATION = {**WORKED_IMPUTATION, "impute1st": "300"}  # the seed's model, a shorter run
-OPTS = {"diagnostics": False, "seed": 2, "processes": 2}
+OPTS = {"diagnostics": False, "seed": 2, "nchains": 2}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_outputs_and_parameter_names(run):
     assert "omega_u(girlmiss,girlmiss)" in terms  # random-effect variance of a binary is free
     for name in ["out", "ImputeModel.cpp", "equation.tex", "algorithm.tex", "script.py", "ModelParameters"]:
         assert name in run
-    assert "'processes': 2" in run["script.py"]
+    assert "'nchains': 2" in run["script.py"] and "processes" not in run["script.py"]
 
 
 def test_one_level_model(tutmiss):
