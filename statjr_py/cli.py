@@ -63,9 +63,14 @@ def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive:
     data = load_dataset(dataset)
     columns = list(map(str, data.frame.columns))
     invars = dict(invars)
-    # Questions with defaults are not asked here (the defaults show in the
-    # input string); the web interface offers them, as TREE does.
+    # Answers given in full (--invars) run as they are, defaults applying.  Once
+    # a question must be asked at the terminal, every later one is asked too,
+    # its default offered (Enter takes it), as the web page offers it.
     answers, question = next_question(template.inputs, invars, columns, data.frame)
+    if question is not None and interactive:
+        answers, question = next_question(template.inputs, invars, columns, data.frame,
+                                          ask_defaults=True)
+    asked: list[str] = []  # keys answered at this prompt, for 'back'
     while question is not None:
         if not interactive:
             raise InputError(
@@ -80,16 +85,27 @@ def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive:
         if question.kind in ("variable", "varlist", "l2id"):
             print("  variables: " + ", ".join(columns), file=sys.stderr)
         default = d.get("default")
-        reply = input(f"{question.key}{f' [{default}]' if default else ''}> ").strip()
-        if not reply and default:
+        hint = f" [{default}]" if default is not None else ""
+        reply = input(f"{question.key}{hint} (back to undo)> ").strip()
+        if reply.lower() == "back":
+            if asked:
+                invars.pop(asked.pop(), None)
+            else:
+                print("  nothing to undo: the earlier answers came from --invars", file=sys.stderr)
+            answers, question = next_question(template.inputs, invars, columns, data.frame,
+                                              ask_defaults=True)
+            continue
+        if not reply and default is not None:
             reply = default
         trial = {**invars, question.key: reply}
         try:
-            answers, question = next_question(template.inputs, trial, columns, data.frame)
+            answers, question = next_question(template.inputs, trial, columns, data.frame,
+                                              ask_defaults=True)
         except InputError as exc:
             print(f"  {exc}", file=sys.stderr)
             continue
         invars = trial
+        asked.append(d["key"])
         print(f"Current input string: {answers.input_string()}", file=sys.stderr)
         print("Command: " + command_text(template.name, str(dataset), dict(answers.strings),
                                      estoptions), file=sys.stderr)

@@ -108,3 +108,28 @@ def test_terminal_run_of_the_readme_command_asks_nothing(monkeypatch, capsys):
     assert main(["run", "2LevelImpute", "--dataset", "tutmiss", "--invars", repr(inv),
                  "--estoptions", "{'diagnostics': False}"]) == 0
     assert "ResultsTable:Imputation" in capsys.readouterr().out
+
+
+def test_prompts_offer_defaults_and_back_undoes(monkeypatch, capsys):
+    """Every question is asked with its default offered (Enter takes it); 'back' undoes."""
+    from pathlib import Path
+
+    from statjr_py import registry
+    monkeypatch.setenv("STATJR_TEMPLATES", str(Path(__file__).parent / "templates"))
+    registry.clear_cache()
+    prompts = []
+    replies = iter(["normal", "", "back", "0.5", ""])
+
+    def reply(prompt=""):
+        prompts.append(prompt)
+        return next(replies)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", reply)
+    try:
+        assert main(["run", "RngCheck", "--dataset", "tutorial", "--estoptions", SMALL]) == 0
+    finally:
+        registry.clear_cache()
+    assert prompts[1].startswith("a [0.0]") and prompts[3].startswith("a [0.0]")
+    assert prompts[4].startswith("b [1.0]")
+    err = capsys.readouterr().err
+    assert "Current input string: {'dist': 'normal', 'a': '0.5', 'b': '1.0'}" in err

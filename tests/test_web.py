@@ -244,3 +244,25 @@ def test_a_form_on_another_page_cannot_post_to_the_server(server, browser):
     page.goto(server)
     assert "1LevelMod on" not in page.content()
     page.close()
+
+
+def test_the_page_offers_each_question_s_own_default_and_shows_warnings():
+    """One source of defaults: the page preselects the template's default (smc: No),
+    and a run's warnings are shown beside its outputs."""
+    client = make_client()
+    client.post("/template", data={"name": "2LevelImpute"})
+    answers = {k: v for k, v in ANSWERS.items() if k not in ("smc", "burnin", "iterations")}
+    client.post("/set", data={"text": repr(answers)})
+    page = client.get("/").text
+    question = page.split('id="question"')[1].split("</form>")[0]
+    assert 'name="key" value="smc"' in question
+    assert "<option selected>No</option>" in question and "<option selected>Yes" not in question
+    # the session's default dataset is tutmiss: 1LevelMod leaves out the incomplete cases
+    client.post("/template", data={"name": "1LevelMod"})
+    client.post("/set", data={"text": repr({"y": "normexam", "D": "Normal",
+                                            "x": "cons,standlrtmiss"})})
+    client.post("/run")
+    assert wait_for_run(client)["status"] == "done"
+    page = client.get("/").text
+    shown = page.split('id="run-warnings"')[1].split("</div>")[0]
+    assert "Warning: 1LevelMod:" in shown and "left out" in shown
