@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <vector>
+#include "statjr/centring.hpp"
 #include "statjr/glm.hpp"
 #include "statjr/linalg.hpp"
 #include "statjr/sizes.hpp"
@@ -38,36 +39,43 @@ struct Moments {
 // precision that MLwiN uses); Gamma(a, b) on 1/sigma2.  Every step is Gibbs:
 // (beta, u) as one block (beta marginally, then u), then the variances.
 //
-// Every step needs only cross-products formed once before the chain: X'X,
-// X'y, y'y and, per unit, X_j'Z_j, Z_j'Z_j and Z_j'y_j.  An iteration so
-// costs O(J q (K + q^2) + K^3), whatever the number of rows: the residual
-// sum of squares is expanded as
-//   y'y - 2 b'X'y - 2 sum_j u_j'Z_j'y_j + b'X'X b + 2 sum_j u_j'Z_j'X_j b + sum_j u_j'Z_j'Z_j u_j.
+// Every step needs only cross-products formed once before the chain.  They
+// are formed from the centred design Xc and the residuals r from a reference
+// least-squares fit b0 (statjr/centring.hpp), never from y itself: Xc'Xc,
+// Xc'r, r'r and, per unit, Z_j'Xc_j, Z_j'Z_j and Z_j'r_j.  The fixed effects
+// are sampled as d = t - b0 (t: the centred design's coefficients) and
+// mapped back to beta.  An iteration so costs O(J q (K + q^2) + K^3),
+// whatever the number of rows, and the residual sum of squares, expanded as
+//   r'r - 2 d'Xc'r - 2 sum_j u_j'Z_j'r_j + d'Xc'Xc d + 2 sum_j u_j'Z_j'Xc_j d + sum_j u_j'Z_j'Z_j u_j,
+// adds numbers of the residuals' size, so a response far from zero (a mean
+// of 1e8) loses no accuracy.
 struct NormalRandomCoefficients {
     int K = 0, q = 0, J = 0;
     long n = 0;
     const double *y = nullptr, *X = nullptr, *Z = nullptr;
     const std::int32_t *start = nullptr;
     double nu = 0.0, a0 = 0.001, b0 = 0.001;
-    double yty = 0.0;
-    Vec psi, xtx, xty, ztx, ztz, zty, beta, u, omega, omega_inv;
-    Vec prec, lin, draw, mj, wj;  // work
+    CentredDesign cd;
+    double rtr = 0.0;
+    Vec psi, xtx, xtr, ztx, ztz, ztr, u, omega, omega_inv;
+    Vec beta;  // the fixed effects as the caller writes them (X's columns)
+    Vec dfix;  // the same, as sampled: t - b0 (see above)
+    Vec prec, lin, draw, mj, wj, xc, dwork;  // work
     double sigma2 = 1.0;
 
     void init(const double *y_, const double *X_, const double *Z_, const std::int32_t *start_,
               long n_, int K_, int q_, int J_, double nu_, const Vec &psi_) {
         n = n_; K = K_; q = q_; J = J_; start = start_;
         nu = nu_; psi = psi_;
-        beta.assign(K, 0.0); u.assign(std::size_t(J) * q, 0.0);
+        beta.assign(K, 0.0); dfix.assign(K, 0.0); u.assign(std::size_t(J) * q, 0.0);
         prec.assign(std::max(K, q) * std::max(K, q), 0.0); lin.assign(std::max(K, q), 0.0);
         draw.assign(q, 0.0); mj.assign(q * q, 0.0); wj.assign(std::size_t(K + 1) * q, 0.0);
+        xc.assign(K, 0.0); dwork.assign(K, 0.0);
         set_data(y_, X_, Z_);
-        // Start at OLS ignoring the random effects, residual variance split.
-        Vec p = xtx, l = xty;
-        cholesky_or_throw(p.data(), K, "X'X (are the explanatory variables collinear?)");
-        forward_solve(p.data(), K, l.data());
-        backward_solve_t(p.data(), K, l.data());
-        beta = l;
+        // Start at the least-squares fit ignoring the random effects (d = 0),
+        // the residual variance split between the levels.
+        dfix.assign(K, 0.0);
+        cd.to_original(dfix.data(), beta.data());
         const double rss0 = rss();
         sigma2 = std::max(rss0 / n * 0.8, 1e-8);
         omega.assign(q * q, 0.0);
@@ -77,26 +85,27 @@ struct NormalRandomCoefficients {
 
     // (Re)form the cross-products from the rows: once for a fixed dataset,
     // every iteration when the data are being imputed (cpp/statjr/smc.hpp).
+    // The current beta is kept; its sampled form d follows the new fit.
     void set_data(const double *y_, const double *X_, const double *Z_) {
         y = y_; X = X_; Z = Z_;
-        xtx.assign(K * K, 0.0); xty.assign(K, 0.0);
+        cd.fit(X, y, n, K, xtx);
+        xtr.assign(K, 0.0);
         ztx.assign(std::size_t(J) * q * K, 0.0); ztz.assign(std::size_t(J) * q * q, 0.0);
-        zty.assign(std::size_t(J) * q, 0.0);
-        yty = 0.0;
+        ztr.assign(std::size_t(J) * q, 0.0);
+        rtr = 0.0;
         for (int j = 0; j < J; ++j)
             for (long i = start[j]; i < start[j + 1]; ++i) {
-                const double *x = X + i * K, *z = Z + i * q;
-                for (int a = 0; a < K; ++a) {
-                    xty[a] += x[a] * y[i];
-                    for (int b = 0; b < K; ++b) xtx[a * K + b] += x[a] * x[b];
-                }
+                const double r = cd.residual(X, y, i, xc.data());
+                const double *x = xc.data(), *z = Z + i * q;
+                for (int a = 0; a < K; ++a) xtr[a] += x[a] * r;
                 for (int a = 0; a < q; ++a) {
-                    zty[j * q + a] += z[a] * y[i];
+                    ztr[j * q + a] += z[a] * r;
                     for (int b = 0; b < K; ++b) ztx[(j * q + a) * K + b] += z[a] * x[b];
                     for (int b = 0; b < q; ++b) ztz[(j * q + a) * q + b] += z[a] * z[b];
                 }
-                yty += y[i] * y[i];
+                rtr += r * r;
             }
+        cd.to_internal(beta.data(), dfix.data());
     }
 
     void refresh_omega_inv() {
@@ -113,9 +122,10 @@ struct NormalRandomCoefficients {
     // number of draws).  With V_j = sigma2 I + Z_j Omega Z_j' and
     // M_j = sigma2 Omega^-1 + Z_j'Z_j (Woodbury),
     //   sigma2 X_j'V_j^-1 X_j = X_j'X_j - X_j'Z_j M_j^-1 Z_j'X_j,
-    // and the same with y_j on the right, so the cross-products suffice.
+    // and the same with y_j on the right, so the cross-products suffice (in
+    // the centred form: Xc for X, r for y, d for beta).
     void draw_beta(Rng &rng) {
-        for (int a = 0; a < K; ++a) lin[a] = xty[a];
+        for (int a = 0; a < K; ++a) lin[a] = xtr[a];
         for (int a = 0; a < K * K; ++a) prec[a] = xtx[a];
         for (int j = 0; j < J; ++j) {
             const double *zz = &ztz[std::size_t(j) * q * q];
@@ -125,7 +135,7 @@ struct NormalRandomCoefficients {
             for (int c = 0; c <= K; ++c) {
                 double *col = &wj[std::size_t(c) * q];
                 for (int a = 0; a < q; ++a)
-                    col[a] = c < K ? ztx[(std::size_t(j) * q + a) * K + c] : zty[j * q + a];
+                    col[a] = c < K ? ztx[(std::size_t(j) * q + a) * K + c] : ztr[j * q + a];
                 forward_solve(mj.data(), q, col);
             }
             const double *wy = &wj[std::size_t(K) * q];
@@ -145,17 +155,18 @@ struct NormalRandomCoefficients {
         }
         for (int a = 0; a < K; ++a) lin[a] /= sigma2;
         for (int a = 0; a < K * K; ++a) prec[a] /= sigma2;
-        draw_mvn_canonical(rng, prec.data(), lin.data(), K, beta.data());
+        draw_mvn_canonical(rng, prec.data(), lin.data(), K, dfix.data());
+        cd.to_original(dfix.data(), beta.data());
     }
 
     void draw_u(Rng &rng) {
         for (int j = 0; j < J; ++j) {
             const double *zz = &ztz[std::size_t(j) * q * q];
             for (int a = 0; a < q * q; ++a) prec[a] = omega_inv[a] + zz[a] / sigma2;
-            for (int a = 0; a < q; ++a) {  // Z_j'(y_j - X_j beta)
+            for (int a = 0; a < q; ++a) {  // Z_j'(y_j - X_j beta) = Z_j'(r_j - Xc_j d)
                 const double *row = &ztx[(std::size_t(j) * q + a) * K];
-                double v = zty[j * q + a];
-                for (int b = 0; b < K; ++b) v -= row[b] * beta[b];
+                double v = ztr[j * q + a];
+                for (int b = 0; b < K; ++b) v -= row[b] * dfix[b];
                 lin[a] = v / sigma2;
             }
             draw_mvn_canonical(rng, prec.data(), lin.data(), q, draw.data());
@@ -163,29 +174,35 @@ struct NormalRandomCoefficients {
         }
     }
 
-    // Residual sum of squares at (b, uu) from the cross-products.
-    double rss_at(const double *b, const double *uu) const {
-        double s = yty;
+    // Residual sum of squares at (d, uu) from the cross-products, with d the
+    // fixed effects in their sampled form.
+    double rss_internal(const double *d, const double *uu) const {
+        double s = rtr;
         for (int a = 0; a < K; ++a) {
-            s -= 2.0 * b[a] * xty[a];
+            s -= 2.0 * d[a] * xtr[a];
             double t = 0.0;
-            for (int c = 0; c < K; ++c) t += xtx[a * K + c] * b[c];
-            s += b[a] * t;
+            for (int c = 0; c < K; ++c) t += xtx[a * K + c] * d[c];
+            s += d[a] * t;
         }
         for (int j = 0; j < J; ++j) {
             const double *uj = uu + std::size_t(j) * q;
             const double *zz = &ztz[std::size_t(j) * q * q];
             for (int a = 0; a < q; ++a) {
                 const double *row = &ztx[(std::size_t(j) * q + a) * K];
-                double zxb = 0.0, zzu = 0.0;
-                for (int c = 0; c < K; ++c) zxb += row[c] * b[c];
+                double zxd = 0.0, zzu = 0.0;
+                for (int c = 0; c < K; ++c) zxd += row[c] * d[c];
                 for (int c = 0; c < q; ++c) zzu += zz[a * q + c] * uj[c];
-                s += uj[a] * (2.0 * zxb + zzu - 2.0 * zty[j * q + a]);
+                s += uj[a] * (2.0 * zxd + zzu - 2.0 * ztr[j * q + a]);
             }
         }
         return s > 0.0 ? s : 0.0;
     }
-    double rss() const { return rss_at(beta.data(), u.data()); }
+    double rss() const { return rss_internal(dfix.data(), u.data()); }
+    // At fixed effects b given as the caller writes them.
+    double rss_at(const double *b, const double *uu) {
+        cd.to_internal(b, dwork.data());
+        return rss_internal(dwork.data(), uu);
+    }
 
     void draw_variances(Rng &rng) {
         Vec s = psi;
@@ -206,7 +223,7 @@ struct NormalRandomCoefficients {
     // Deviance conditional on the random effects (as MLwiN's DIC), at the
     // current values or at given ones.
     double deviance() const { return n * std::log(2.0 * M_PI * sigma2) + rss() / sigma2; }
-    double deviance_at(const double *b, const double *uu, double s2) const {
+    double deviance_at(const double *b, const double *uu, double s2) {
         return n * std::log(2.0 * M_PI * s2) + rss_at(b, uu) / s2;
     }
 };
