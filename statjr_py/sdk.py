@@ -24,12 +24,16 @@ Results
     (LaTeX through Jinja2, names escaped by the ``tex`` filter), :func:`tex`.
 Models of interest
     :class:`ModelOfInterest`, :func:`models_of_interest`, :func:`choose_model`.
+Imputations
+    :class:`ImputedVariable`, :func:`imputation_diagnostics`,
+    :func:`missing_by_unit`, :func:`imputation_svg`.
 """
 from __future__ import annotations
 
 from .codegen import render_string, tex
 from .context import add_diagnostic_plots, chains_frame
 from .datasets import column, complete_rows, design, level2_index
+from .impdiag import ImputedVariable, imputation_diagnostics, imputation_svg, missing_by_unit
 from .diagnostics import autocorrelation, summarise, warn_convergence
 from .moi import ModelOfInterest, choose_model, models_of_interest
 from .pooling import rubin
@@ -46,4 +50,5 @@ __all__ = [
     "Schedule", "Fetch", "check_memory",
     "summarise", "autocorrelation", "warn_convergence", "add_diagnostic_plots", "chains_frame", "rubin", "render_string", "tex",
     "ModelOfInterest", "models_of_interest", "choose_model",
+    "ImputedVariable", "imputation_diagnostics", "missing_by_unit", "imputation_svg",
 ]

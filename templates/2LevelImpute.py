@@ -27,6 +27,7 @@ from statjr_py import (L2ID, InputError, Integer, Results, Template, Text, Var, 
                        get_template)
 from statjr_py.sdk import (add_diagnostic_plots, choose_model, column_levels, design, level2_index,
                            models_of_interest, render_string, rubin, summarise, warn_convergence)
+from statjr_py.sdk import ImputedVariable, imputation_diagnostics, imputation_svg, missing_by_unit
 
 log = logging.getLogger("statjr_py.templates.2LevelImpute")
 
@@ -169,6 +170,31 @@ class TwoLevelImpute(Template):
         X, terms = design(frame, answers["x"])
         return {t for t, level in zip(terms, column_levels(X, unit)) if level == 2}
 
+    @staticmethod
+    def add_imputation_diagnostics(results, frame, answers, datasets, plots: bool) -> None:
+        """Imputation_Diagnostics (observed against imputed, variance components),
+        Imputation_MissingByUnit and, with plots, one SVG per imputed variable."""
+        variables = [ImputedVariable(v.name, answers[f"bin{level}_{i}"], level)
+                     for level in (1, 2) for i, v in enumerate(answers.get(f"yimp{level}") or [], 1)
+                     if frame[v.name].isna().any()]
+        l2id = answers.get("L2ID")
+        unit = level2_index(frame, l2id)[0] if l2id else None
+        results.add("Imputation_Diagnostics",
+                    imputation_diagnostics(frame, datasets, variables, unit), "table")
+        if l2id:
+            results.add("Imputation_MissingByUnit",
+                        missing_by_unit(frame, [v.name for v in variables], l2id), "table")
+        if not plots:
+            return
+        for var in variables:
+            rows = np.arange(len(frame)) if var.level == 1 or unit is None \
+                else np.unique(unit, return_index=True)[1]
+            x = frame[var.name].to_numpy(dtype=float)[rows]
+            miss = np.isnan(x)
+            imputed = np.concatenate([d[var.name].to_numpy(dtype=float)[rows][miss] for d in datasets])
+            results.add(f"Imputation_Diagnostics_{var.name}.svg",
+                        imputation_svg(var, x[~miss], imputed), "svg")
+
     # --------------------------------------------------------------------- run
     def run(self, ctx):
         answers, opts, frame = ctx.answers, ctx.options, ctx.data.frame
@@ -223,6 +249,8 @@ class TwoLevelImpute(Template):
             columns={"mean": "estimate", "sd": "se", "2.5%": "ci_lower", "97.5%": "ci_upper"})
         ccres["n"] = len(keep)
         results.add("ResultsTable:CompleteCases", ccres, "table")
+
+        self.add_imputation_diagnostics(results, frame, answers, datasets, opts.diagnostics)
 
         # The MOI chains of all imputations, treated as multiple chains
         draws = np.stack([f["out"][terms].to_numpy() for f in fits])
