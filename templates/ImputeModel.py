@@ -90,7 +90,10 @@ def imputation_questions(ask, two_level: bool, min_imputations: int = 1) -> None
 
 def _ask_type(ask, key: str, name: str) -> tuple[str, int]:
     t = ask(Text(key, f"Response Type for response {name}:", choices=TYPES,
-                 help="Normal (continuous), Binary (0/1), Ordered or Unordered categories."))
+                 help="Normal (continuous), Binary (0/1), Ordered or Unordered categories. "
+                      "Ordered uses one latent variable, so it assumes the categories relate to "
+                      "everything else monotonically; if that is in doubt, choose Unordered "
+                      "(or smc: Yes in 2LevelImpute)."))
     p = 2 if t == "Binary" else 0
     if t in ("Ordered", "Unordered"):
         p = ask(Integer(f"ncats{name}", f"Number of categories for {name}:", minimum=2,
