@@ -9,9 +9,11 @@
 // coordinates have unit variance (Omega_e at level 1, Omega_u at level 2).
 //
 // Rows are sorted by unit (unit j owns rows start[j] .. start[j+1]-1).
-// Per-response latent logic is in statjr/latent.hpp.  Every step but the
-// covariance and threshold updates is Gibbs; see
-// docs/imputation.md for the derivations and costs.
+// Per-response latent logic is in statjr/latent.hpp, the level-2 steps in
+// statjr/impute_level2.hpp.  Every step but the covariance and threshold
+// updates is Gibbs; see docs/imputation.md for the derivations and costs.
+// Each step reads only the model's state and keeps its own scratch, so no
+// step depends on another having run first.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -50,8 +52,9 @@ struct Model {
     Rng rng;
     Substantive *smc = nullptr;              // the model of interest, for SMC imputation
     Vec V1, V2;                              // current values of every response (SMC only)
-    // work buffers, sized once
-    Vec Pe, Pu, r, t, A, b, tmpq, tmpq2, Se, Su, cond_c, cond_m, cond_n;
+    // No work buffers are shared between steps: each step derives what it
+    // needs (a precision matrix, the prior of u_j) from the state above and
+    // keeps its scratch to itself, so the steps may run in any order.
 
     Model(const Spec &spec, const double *Y1_, const double *X1_, const std::int32_t *start_,
           long n_, int J_, const double *Y2_, const double *X2_, std::uint64_t seed)
@@ -67,13 +70,6 @@ struct Model {
         Z.assign(n * Q1, 0.0); mu1.assign(n * Q1, 0.0); U.assign(std::size_t(J) * Q1, 0.0);
         W.assign(std::size_t(J) * Q2, 0.0); mu2.assign(std::size_t(J) * Q2, 0.0);
         beta.assign(K1, 0.0); gamma.assign(K2, 0.0);
-        const int qmax = std::max(Q, 1), kmax = std::max(std::max(K1, K2), 1);
-        r.assign(qmax, 0.0); t.assign(qmax, 0.0); tmpq.assign(qmax * qmax, 0.0);
-        tmpq2.assign(qmax * qmax, 0.0); A.assign(kmax * kmax, 0.0); b.assign(kmax, 0.0);
-        Pe.assign(Q1 * Q1, 0.0); Pu.assign(qmax * qmax, 0.0);
-        Se.assign(Q1 * Q1, 0.0); Su.assign(qmax * qmax, 0.0);
-        cond_c.assign(qmax * qmax, 0.0); cond_m.assign(qmax * qmax, 0.0);
-        cond_n.assign(qmax * qmax, 0.0);
         cross_products();
         init_thresholds();
         init_latents();
@@ -162,8 +158,7 @@ struct Model {
         // Coefficients: per-coordinate least squares on the starting latents.
         Vec ident(Q1 * Q1, 0.0);
         for (int c = 0; c < Q1; ++c) ident[c * Q1 + c] = 1.0;
-        Pe = ident;
-        draw_beta(false);
+        gls_beta(ident, false);
         Vec oe(Q1 * Q1, 0.0);
         for (int c = 0; c < Q1; ++c) {
             double ss = 0.0;
@@ -180,7 +175,7 @@ struct Model {
         if (Q2 > 0) {
             Vec ident2(Q2 * Q2, 0.0);
             for (int c = 0; c < Q2; ++c) ident2[c * Q2 + c] = 1.0;
-            draw_gamma_given(ident2, false);
+            gls_gamma(ident2, Vec(), false);
             for (int c = 0; c < Q2; ++c) {
                 double ss = 0.0;
                 for (int j = 0; j < J; ++j) { const double e = W[j * Q2 + c] - mu2[j * Q2 + c]; ss += e * e; }
@@ -199,11 +194,18 @@ struct Model {
         cholesky_or_throw(work.data(), q, "a covariance matrix");
         chol_inverse(work.data(), q, out.data());
     }
+    // The inverse of a q x q covariance matrix, as a new matrix.
+    static Vec precision(const Vec &m, int q) {
+        Vec work(q * q), out(q * q);
+        invert(m, q, work, out);
+        return out;
+    }
 
     // ---------------------------------------------------------------- steps
     // 1. Level-1 latents and missing values.
     void draw_level1() {
-        invert(Oe.omega, Q1, tmpq, Pe);
+        const Vec Pe = precision(Oe.omega, Q1);
+        Vec r(Q1), t(Q1), tmpq(Q1 * Q1);  // residual and mean of one row
         const std::size_t R1 = s.r1.size();
         if (!s.two_level || s.conditional) {
             for (int j = 0; j < J; ++j)
@@ -215,7 +217,7 @@ struct Model {
                         const Resp &x = s.r1[k];
                         const double y = Y1[i * R1 + x.col];
                         if (smc && std::isnan(y)) {
-                            smc_level1(i, j, k, z, t.data(), r.data());
+                            smc_level1(i, j, k, z, t.data(), r.data(), Pe);
                             continue;
                         }
                         draw_response(rng, x, th1(k), y, z, t.data(), Pe.data(), Q1, r.data(), x.coord);
@@ -226,14 +228,15 @@ struct Model {
         // Marginal variant: u_j integrated out.  Row i is drawn from its
         // distribution given the unit's other rows: mean mu + E[u_j | others],
         // covariance Omega_e + Var[u_j | others].
-        prior_of_u();
+        const UPrior up = prior_of_u();
+        const Vec &cond_c = up.c_inv;
         Vec lam(Q1 * Q1), lam_inv(Q1 * Q1), g(Q1 * Q1), a0(Q1), sum(Q1), pm(Q1 * Q1), sm(Q1 * Q1), mu(Q1);
         for (int j = 0; j < J; ++j) {
             const long nj = start[j + 1] - start[j];
             for (int c = 0; c < Q1 * Q1; ++c) lam[c] = cond_c[c] + (nj - 1) * Pe[c];  // cond_c: C^{-1}
             invert(lam, Q1, tmpq, lam_inv);
             // a0 = lam^-1 C^-1 m0, g = lam^-1 Pe
-            prior_mean_u(j, mu);  // m0
+            prior_mean_u(up, j, mu);  // m0
             for (int c = 0; c < Q1; ++c) { double v = 0; for (int d = 0; d < Q1; ++d) v += cond_c[c * Q1 + d] * mu[d]; t[c] = v; }
             for (int c = 0; c < Q1; ++c) { double v = 0; for (int d = 0; d < Q1; ++d) v += lam_inv[c * Q1 + d] * t[d]; a0[c] = v; }
             for (int c = 0; c < Q1; ++c)
@@ -260,21 +263,27 @@ struct Model {
         }
     }
 
-    // The GLS precision of coefficients with per-coordinate designs: block
-    // (c, d) is p_cd S_cd, with S the cross-product formed before the chain.
-    void block_precision(const double *p, int q, const Vec &S, const std::vector<int> &off, int K) {
-        for (int a = 0; a < K * K; ++a) A[a] = 0.0;
+    // The GLS precision A of coefficients with per-coordinate designs: block
+    // (c, d) is p_cd S_cd, with S the cross-product formed before the chain;
+    // b (the right side) is zeroed for the caller to fill.
+    static void block_precision(const double *p, int q, const Vec &S, const std::vector<int> &off,
+                                int K, Vec &A, Vec &b) {
+        A.assign(std::size_t(K) * K, 0.0);
+        b.assign(K, 0.0);
         for (int c = 0; c < q; ++c)
             for (int d = 0; d < q; ++d)
                 for (int a = off[c]; a < off[c + 1]; ++a)
                     for (int e = off[d]; e < off[d + 1]; ++e) A[a * K + e] = p[c * q + d] * S[a * K + e];
-        for (int a = 0; a < K; ++a) b[a] = 0.0;
     }
 
+    // 2. beta ~ N(A^-1 b, A^-1) given the latents and u under Omega_e.
+    void draw_beta() { gls_beta(precision(Oe.omega, Q1), true); }
+
     // GLS for coefficients: precision from block_precision, right side from
-    // per-row (or per-unit) P * target.
-    void draw_beta(bool draw) {
-        block_precision(Pe.data(), Q1, S1, off1, K1);
+    // per-row (or per-unit) P * target; a draw, or the estimate (to start).
+    void gls_beta(const Vec &Pe, bool draw) {
+        Vec A, b, r(Q1), t(Q1);
+        block_precision(Pe.data(), Q1, S1, off1, K1, A, b);
         for (int j = 0; j < J; ++j)
             for (long i = start[j]; i < start[j + 1]; ++i) {
                 for (int c = 0; c < Q1; ++c) r[c] = Z[i * Q1 + c] - (s.two_level ? U[j * Q1 + c] : 0.0);
@@ -294,7 +303,7 @@ struct Model {
         }
     }
 
-    void solve_or_draw(Vec &a, Vec &rhs, int k, Vec &out, bool draw) {
+    void solve_or_draw(const Vec &a, const Vec &rhs, int k, Vec &out, bool draw) {
         Vec aa(a.begin(), a.begin() + k * k), bb(rhs.begin(), rhs.begin() + k);
         if (draw) { draw_mvn_canonical(rng, aa.data(), bb.data(), k, out.data()); return; }
         cholesky_or_throw(aa.data(), k, "the coefficients' precision (collinear explanatory variables?)");
@@ -303,79 +312,19 @@ struct Model {
         for (int i = 0; i < k; ++i) out[i] = bb[i];
     }
 
-    // Partition of Omega_u: cond_m = Omega_uv Omega_vv^-1 (Q1 x Q2),
-    // cond_c = (Omega_uu - M Omega_vu)^-1 (Q1 x Q1): the prior of u_j given v_j.
-    void prior_of_u() {
-        const Vec &o = Ou.omega;
-        Vec cu(Q1 * Q1);
-        for (int c = 0; c < Q1; ++c) for (int d = 0; d < Q1; ++d) cu[c * Q1 + d] = o[c * Q + d];
-        if (Q2 > 0) {
-            Vec vv(Q2 * Q2), vvi(Q2 * Q2);
-            for (int c = 0; c < Q2; ++c) for (int d = 0; d < Q2; ++d) vv[c * Q2 + d] = o[(Q1 + c) * Q + Q1 + d];
-            invert(vv, Q2, tmpq2, vvi);
-            for (int c = 0; c < Q1; ++c)
-                for (int d = 0; d < Q2; ++d) {
-                    double v = 0; for (int e = 0; e < Q2; ++e) v += o[c * Q + Q1 + e] * vvi[e * Q2 + d];
-                    cond_m[c * Q2 + d] = v;
-                }
-            for (int c = 0; c < Q1; ++c)
-                for (int d = 0; d < Q1; ++d) {
-                    double v = 0; for (int e = 0; e < Q2; ++e) v += cond_m[c * Q2 + e] * o[(Q1 + e) * Q + d];
-                    cu[c * Q1 + d] -= v;
-                }
-        }
-        invert(cu, Q1, tmpq2, cond_c);
-    }
-
-    void prior_mean_u(int j, Vec &m0) const {
-        for (int c = 0; c < Q1; ++c) {
-            double v = 0.0;
-            for (int d = 0; d < Q2; ++d) v += cond_m[c * Q2 + d] * (W[j * Q2 + d] - mu2[j * Q2 + d]);
-            m0[c] = v;
-        }
-    }
-
-    // 3. u_j given v_j and the unit's rows: precision C^-1 + n_j Pe.
-    void draw_u() {
-        prior_of_u();
-        Vec lam(Q1 * Q1), rhs(Q1), m0(Q1), sum(Q1), draw(Q1);
-        for (int j = 0; j < J; ++j) {
-            const long nj = start[j + 1] - start[j];
-            for (int c = 0; c < Q1 * Q1; ++c) lam[c] = cond_c[c] + nj * Pe[c];
-            prior_mean_u(j, m0);
-            for (int c = 0; c < Q1; ++c) sum[c] = 0.0;
-            for (long i = start[j]; i < start[j + 1]; ++i)
-                for (int c = 0; c < Q1; ++c) sum[c] += Z[i * Q1 + c] - mu1[i * Q1 + c];
-            for (int c = 0; c < Q1; ++c) {
-                double v = 0.0;
-                for (int d = 0; d < Q1; ++d) v += cond_c[c * Q1 + d] * m0[d] + Pe[c * Q1 + d] * sum[d];
-                rhs[c] = v;
-            }
-            draw_mvn_canonical(rng, lam.data(), rhs.data(), Q1, draw.data());
-            for (int c = 0; c < Q1; ++c) U[j * Q1 + c] = draw[c];
-        }
-    }
-
-    // 4. Level-2 latents and missing values, given u_j, under Omega_u.
-    void draw_level2() {
-        if (Q2 == 0) return;
-        invert(Ou.omega, Q, tmpq, Pu);
-        const std::size_t R2 = s.r2.size();
-        Vec res(Q), base(Q2);
-        for (int j = 0; j < J; ++j) {
-            for (int c = 0; c < Q1; ++c) res[c] = U[j * Q1 + c];
-            for (int c = 0; c < Q2; ++c) { base[c] = mu2[j * Q2 + c]; res[Q1 + c] = W[j * Q2 + c] - base[c]; }
-            for (std::size_t k = 0; k < R2; ++k) {
-                const Resp &x = s.r2[k];
-                const double y = Y2[j * R2 + x.col];
-                if (smc && std::isnan(y)) {
-                    smc_level2(j, k, base.data(), res.data());
-                    continue;
-                }
-                draw_response(rng, x, th2(k), y, &W[j * Q2], base.data(), Pu.data(), Q, res.data(), Q1 + x.coord);
-            }
-        }
-    }
+    // Level-2 steps (statjr/impute_level2.hpp).
+    // The prior of u_j given v_j under Omega_u: u_j | v_j ~ N(m (v_j - mu2_j), C).
+    struct UPrior {
+        Vec c_inv;  // C^-1 = (Omega_uu - m Omega_vu)^-1, Q1 x Q1
+        Vec m;      // Omega_uv Omega_vv^-1, Q1 x Q2
+    };
+    UPrior prior_of_u() const;
+    void prior_mean_u(const UPrior &p, int j, Vec &m0) const;
+    void draw_u();                                          // 3.
+    void draw_level2();                                     // 4.
+    void draw_gamma();                                      // 5.
+    void gls_gamma(const Vec &p2, const Vec &nmat, bool draw);
+    void cowles_level2(std::size_t k, bool adapt);
 
     // ------------------------------------------------------------- SMC steps
     // Start the value arrays from the data and the starting latents.
@@ -413,7 +362,8 @@ struct Model {
         }
     }
 
-    void smc_level1(long i, int j, std::size_t k, double *z, const double *base, double *res) {
+    void smc_level1(long i, int j, std::size_t k, double *z, const double *base, double *res,
+                    const Vec &Pe) {
         const Resp &x = s.r1[k];
         double *v1 = &V1[i * s.r1.size()];
         const double *v2 = &V2[std::size_t(j) * s.r2.size()];
@@ -421,63 +371,16 @@ struct Model {
                         [&] { return smc->row_loglik(i, j, v1, v2); });
     }
 
-    void smc_level2(int j, std::size_t k, const double *base, double *res) {
+    void smc_level2(int j, std::size_t k, const double *base, double *res, const Vec &Pu) {
         const Resp &x = s.r2[k];
         double *v2 = &V2[std::size_t(j) * s.r2.size()];
         smc_coordinates(x, th2(k), &W[std::size_t(j) * Q2], base, Pu.data(), Q, res, Q1 + x.coord,
                         &v2[x.col], [&] { return smc->unit_loglik(j, V1.data(), v2); });
     }
 
-    // 5. gamma: w_j - N u_j = X2_j gamma + eps, eps ~ N(0, Omega_v|u).
-    void draw_gamma() {
-        if (Q2 == 0) return;
-        const Vec &o = Ou.omega;
-        Vec uu(Q1 * Q1), uui(Q1 * Q1), nmat(Q2 * Q1), vcond(Q2 * Q2), p2(Q2 * Q2);
-        for (int c = 0; c < Q1; ++c) for (int d = 0; d < Q1; ++d) uu[c * Q1 + d] = o[c * Q + d];
-        invert(uu, Q1, tmpq2, uui);
-        for (int c = 0; c < Q2; ++c)
-            for (int d = 0; d < Q1; ++d) {
-                double v = 0; for (int e = 0; e < Q1; ++e) v += o[(Q1 + c) * Q + e] * uui[e * Q1 + d];
-                nmat[c * Q1 + d] = v;
-            }
-        for (int c = 0; c < Q2; ++c)
-            for (int d = 0; d < Q2; ++d) {
-                double v = o[(Q1 + c) * Q + Q1 + d];
-                for (int e = 0; e < Q1; ++e) v -= nmat[c * Q1 + e] * o[e * Q + Q1 + d];
-                vcond[c * Q2 + d] = v;
-            }
-        invert(vcond, Q2, tmpq2, p2);
-        cond_n = nmat;
-        draw_gamma_given(p2, true);
-    }
-
-    void draw_gamma_given(const Vec &p2, bool draw) {
-        block_precision(p2.data(), Q2, S2, off2, K2);
-        for (int j = 0; j < J; ++j) {
-            for (int c = 0; c < Q2; ++c) {
-                double v = W[j * Q2 + c];
-                if (draw) for (int d = 0; d < Q1; ++d) v -= cond_n[c * Q1 + d] * U[j * Q1 + d];
-                r[c] = v;
-            }
-            for (int c = 0; c < Q2; ++c) { double v = 0; for (int d = 0; d < Q2; ++d) v += p2[c * Q2 + d] * r[d]; t[c] = v; }
-            const double *x = X2 + std::size_t(j) * K2;
-            for (int c = 0; c < Q2; ++c)
-                for (int a = off2[c]; a < off2[c + 1]; ++a) b[a] += x[a] * t[c];
-        }
-        solve_or_draw(A, b, K2, gamma, draw);
-        for (int j = 0; j < J; ++j) {
-            const double *x = X2 + std::size_t(j) * K2;
-            for (int c = 0; c < Q2; ++c) {
-                double v = 0.0;
-                for (int a = off2[c]; a < off2[c + 1]; ++a) v += x[a] * gamma[a];
-                mu2[j * Q2 + c] = v;
-            }
-        }
-    }
-
     // 6. Covariance matrices from their sufficient statistics.
     void draw_covariances(bool adapt) {
-        for (int c = 0; c < Q1 * Q1; ++c) Se[c] = 0.0;
+        Vec Se(Q1 * Q1, 0.0), Su(Q * Q, 0.0), r(std::max(Q, 1));
         for (int j = 0; j < J; ++j)
             for (long i = start[j]; i < start[j + 1]; ++i) {
                 for (int c = 0; c < Q1; ++c) r[c] = Z[i * Q1 + c] - mu1[i * Q1 + c] - (s.two_level ? U[j * Q1 + c] : 0.0);
@@ -487,7 +390,6 @@ struct Model {
         for (int c = 0; c < Q1; ++c) for (int d = 0; d < c; ++d) Se[d * Q1 + c] = Se[c * Q1 + d];
         Oe.update(rng, Se, double(n), adapt);
         if (!s.two_level) return;
-        for (int c = 0; c < Q * Q; ++c) Su[c] = 0.0;
         for (int j = 0; j < J; ++j) {
             for (int c = 0; c < Q1; ++c) r[c] = U[j * Q1 + c];
             for (int c = 0; c < Q2; ++c) r[Q1 + c] = W[j * Q2 + c] - mu2[j * Q2 + c];
@@ -502,14 +404,14 @@ struct Model {
     // with the latent integrated out, then redraw the latents inside their
     // new intervals.  Level-1 responses only use row-wise conditionals.
     void draw_thresholds(bool adapt) {
-        invert(Oe.omega, Q1, tmpq, Pe);  // Omega_e has just changed
+        const Vec Pe = precision(Oe.omega, Q1);
         for (std::size_t k = 0; k < s.r1.size(); ++k)
-            if (s.r1[k].type == Ordered && s.r1[k].ncat > 2) cowles_level1(k, adapt);
+            if (s.r1[k].type == Ordered && s.r1[k].ncat > 2) cowles_level1(k, Pe, adapt);
         for (std::size_t k = 0; k < s.r2.size(); ++k)
             if (s.r2[k].type == Ordered && s.r2[k].ncat > 2) cowles_level2(k, adapt);
     }
 
-    void cowles_level1(std::size_t k, bool adapt) {
+    void cowles_level1(std::size_t k, const Vec &Pe, bool adapt) {
         const Resp &x = s.r1[k];
         const std::size_t R1 = s.r1.size();
         const int kc = x.coord;
@@ -528,32 +430,10 @@ struct Model {
         });
     }
 
-    void cowles_level2(std::size_t k, bool adapt) {
-        const Resp &x = s.r2[k];
-        const std::size_t R2 = s.r2.size();
-        const int kc = Q1 + x.coord;
-        invert(Ou.omega, Q, tmpq, Pu);
-        const double pk = Pu[kc * Q + kc], csd = 1.0 / std::sqrt(pk);
-        cowles(rng, thresholds[s.r1.size() + k], threshold_tuners[s.r1.size() + k], x.ncat, adapt, [&](auto f) {
-            for (int j = 0; j < J; ++j) {
-                const double y = Y2[j * R2 + x.col];
-                if (std::isnan(y)) continue;
-                double m = 0.0;
-                for (int l = 0; l < Q; ++l) {
-                    if (l == kc) continue;
-                    const double rl = l < Q1 ? U[j * Q1 + l] : W[j * Q2 + l - Q1] - mu2[j * Q2 + l - Q1];
-                    m += Pu[kc * Q + l] * rl;
-                }
-                const double mean = mu2[j * Q2 + x.coord] - m / pk;
-                f(y, mean, csd, &W[j * Q2 + x.coord]);
-            }
-        });
-    }
-
     // ---------------------------------------------------------------- sweep
     void sweep(bool adapt) {
         draw_level1();
-        draw_beta(true);
+        draw_beta();
         if (s.two_level) {
             draw_u();
             draw_level2();
@@ -623,3 +503,5 @@ struct Model {
 
 }  // namespace impute
 }  // namespace statjr
+
+#include "statjr/impute_level2.hpp"
