@@ -8,7 +8,7 @@ from .errors import (CompileError, ConvergenceWarning, DataWarning, InputError, 
                      SamplerError)
 from .inputs import (L2ID, Float, Integer, Question, Text, Var, Variable,  # noqa: E402
                      VariableList, YesNo)
-from .results import Results  # noqa: E402
+from .results import SVG, Results  # noqa: E402
 from .run import EstOptions  # noqa: E402
 from .template import Fit, ModelSpec, Param, Template  # noqa: E402
 from .context import RunContext  # noqa: E402
@@ -17,7 +17,7 @@ from .registry import get_template, templates  # noqa: E402
 from .datasets import load_dataset  # noqa: E402
 
 __all__ = [
-    "RunStatJR", "Results", "EstOptions",
+    "RunStatJR", "Results", "SVG", "EstOptions",
     "InputError", "CompileError", "SamplerError", "DataWarning", "ConvergenceWarning",
     "Template", "ModelSpec", "Fit", "Param", "RunContext",
     "Question", "Text", "Integer", "Float", "YesNo", "Variable", "VariableList", "L2ID", "Var",

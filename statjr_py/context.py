@@ -20,6 +20,7 @@ The default ``Template.run`` is three of these calls; ImputeModel and
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ import pandas as pd
 from .build import build
 from .codegen import render_string, sampler_source
 from .diagnostics import summarise, warn_convergence
-from .results import Results
+from .results import SVG, Results
 from .run import (EstOptions, Fetch, Progress, Schedule, check_draws_memory, check_memory,
                   parallel_map, run_chain_set)
 from .template import Fit, ModelSpec, Template
@@ -239,9 +240,10 @@ def chains_frame(draws: np.ndarray, names: list[str], iterations: np.ndarray) ->
 
 def add_diagnostic_plots(results: Results, draws: np.ndarray, names: list[str],
                          first_iteration: int, thinning: int) -> None:
-    """One six-panel SVG per parameter, named ``<parameter>.svg``."""
+    """One six-panel SVG per parameter, named ``<parameter>.svg``, drawn when first needed."""
     from .plots import six_panel_svg
 
     for k, name in enumerate(names):
-        results.add(f"{name}.svg", six_panel_svg(name, draws[:, :, k], first_iteration, thinning),
-                    "svg")
+        draw = functools.partial(six_panel_svg, name, np.ascontiguousarray(draws[:, :, k]),
+                                 first_iteration, thinning)
+        results.add(f"{name}.svg", SVG(draw), "svg")

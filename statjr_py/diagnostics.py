@@ -224,11 +224,17 @@ def mcse_curve(x: np.ndarray, points: int = 40) -> tuple[np.ndarray, np.ndarray]
     """MCSE of the mean after the first k draws, for k up to the chain length.
 
     The seed's bottom-left panel: how the Monte Carlo error falls as the run
-    lengthens, extrapolated here only within the run.
+    lengthens, extrapolated here only within the run.  Each point is
+    sd / sqrt(ESS) with the ESS of the mean (split chain, no rank
+    normalisation), which is what the MCSE of a mean needs.
     """
     x = np.asarray(x, dtype=float).ravel()
     ks = np.unique(np.linspace(max(20, x.size // points), x.size, points).astype(int))
-    return ks, np.array([mcse(x[:k]) for k in ks])
+    errs = []
+    for k in ks:
+        e = _multichain_ess(split_chains(x[:k]))
+        errs.append(x[:k].std(ddof=1) / np.sqrt(e) if e > 0 else np.nan)
+    return ks, np.array(errs)
 
 
 def brooks_gelman(draws, points: int = 40, coverage: float = 0.8):

@@ -14,7 +14,6 @@ values in each level-2 unit shows where the imputations carry most weight.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,36 +136,28 @@ def missing_by_unit(original: pd.DataFrame, names: list[str], l2id: str) -> pd.D
 
 def imputation_svg(var: ImputedVariable, observed: np.ndarray, imputed: np.ndarray) -> str:
     """Observed against imputed: densities for a Normal variable, shares for categories."""
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-    from matplotlib.figure import Figure
+    from .plots import kde
+    from .svgplot import Figure
 
-    fig = Figure(figsize=(6, 3.6))
-    FigureCanvasSVG(fig)
-    ax = fig.add_axes([0.12, 0.16, 0.84, 0.72])
+    fig = Figure(640, 400, f"{var.name}: observed and imputed values (all imputations)")
+    (panel,) = fig.grid(1, 1, left=70, top=55, bottom=55)
+    series = ((observed, "#1f77b4", "observed"), (imputed, "#d62728", "imputed"))
     if var.type == "Normal":
         both = np.concatenate([observed, imputed])
-        edges = np.histogram_bin_edges(both, bins=40) if both.size else np.linspace(0, 1, 41)
-        for values, colour, label in ((observed, "#1f77b4", "observed"),
-                                      (imputed, "#d62728", "imputed")):
-            if values.size:
-                counts, _ = np.histogram(values, bins=edges, density=True)
-                ax.step(edges[:-1], counts, where="post", color=colour, label=f"{label} ({values.size})")
-        ax.set_xlabel(var.name)
-        ax.set_ylabel("density")
+        lo, hi = (np.quantile(both, [0.001, 0.999]) if both.size else (0.0, 1.0))
+        pad = 0.1 * (hi - lo if hi > lo else 1.0)
+        grid = np.linspace(lo - pad, hi + pad, 256)
+        for values, colour, label in series:
+            if values.size > 1:
+                panel.line(grid, kde(values, grid), colour, 1.5, label=f"{label} ({values.size})")
+        panel.xlabel, panel.ylabel = var.name, "density"
     else:
         codes = np.unique(np.concatenate([observed, imputed]))
-        width = 0.4
-        for shift, values, colour, label in ((-width / 2, observed, "#1f77b4", "observed"),
-                                             (width / 2, imputed, "#d62728", "imputed")):
+        for shift, (values, colour, label) in zip((-0.2, 0.2), series):
             shares = [np.mean(values == c) if values.size else 0.0 for c in codes]
-            ax.bar(np.arange(len(codes)) + shift, shares, width, color=colour,
-                   label=f"{label} ({values.size})")
-        ax.set_xticks(np.arange(len(codes)), [str(int(c)) if float(c).is_integer() else str(c)
-                                              for c in codes])
-        ax.set_xlabel(f"{var.name} (category)")
-        ax.set_ylabel("share")
-    ax.set_title(f"{var.name}: observed and imputed values (all imputations)", fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
-    return buf.getvalue()
+            panel.bars(np.arange(len(codes)) + shift, shares, 0.4, colour,
+                       label=f"{label} ({values.size})")
+        panel.xlabel = f"{var.name}: category " + ", ".join(
+            f"{i} = {int(c) if float(c).is_integer() else c}" for i, c in enumerate(codes))
+        panel.ylabel, panel.ylim, panel.xlim = "share", (0.0, 1.0), (-0.6, len(codes) - 0.4)
+    return fig.svg()

@@ -29,7 +29,7 @@ from collections import OrderedDict
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 
@@ -50,6 +50,51 @@ MANIFEST = ".statjr-manifest.json"
 DESKTOP_FILES = {".DS_Store", "Thumbs.db", "desktop.ini", ".directory"}
 #: Output file names are kept well under every file system's 255-byte limit.
 MAX_FILE_BYTES = 120
+
+class SVG:
+    """An SVG output, drawn the first time it is needed.
+
+    ``str(svg)`` gives the SVG text (drawing it then, once); notebooks show it
+    through ``_repr_svg_``.  A run lists its plots at once but pays for them
+    only when a user looks or saves (:meth:`Results.render`).
+    """
+
+    __slots__ = ("_draw", "_text")
+
+    def __init__(self, draw: "Callable[[], str] | str"):
+        if isinstance(draw, str):
+            self._draw, self._text = None, draw
+        else:
+            self._draw, self._text = draw, None
+
+    @property
+    def drawn(self) -> bool:
+        return self._text is not None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = self._draw()
+            self._draw = None
+        return self._text
+
+    def _repr_svg_(self) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"<SVG {'drawn' if self.drawn else 'not drawn yet'}>"
+
+    def __eq__(self, other) -> bool:
+        return str(self) == str(other) if isinstance(other, (SVG, str)) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __getstate__(self):
+        return (self._draw, self._text)
+
+    def __setstate__(self, state):
+        self._draw, self._text = state
+
 
 class Results(OrderedDict):
     """Ordered mapping of output name -> DataFrame or str.
@@ -136,6 +181,19 @@ class Results(OrderedDict):
             return dta_bytes(obj, f"output {short_repr(name)}")
         return _utf8(str(obj))
 
+    def render(self) -> int:
+        """Draw every pending plot now; returns how many were drawn.
+
+        ``save`` and ``to_zip`` call it.  The plots are drawn here, one after
+        another: at about 30 ms each, 24 take 0.7 s, where starting worker
+        processes (each importing numpy, pandas and scipy) took 5 s on the
+        2-core machine the project is measured on (docs/performance.md).
+        """
+        pending = [obj for obj in OrderedDict.values(self) if isinstance(obj, SVG) and not obj.drawn]
+        for obj in pending:
+            str(obj)
+        return len(pending)
+
     def save(self, folder, overwrite: bool = False) -> list[Path]:
         """Write every output into ``folder``, whole or not at all.
 
@@ -163,6 +221,7 @@ class Results(OrderedDict):
             either way nothing is left behind.
         """
         target = check_output_folder(folder, overwrite)
+        self.render()
         files = self.filenames()
         shown = f"folder '{folder}'"
         if target.state == "foreign":
@@ -191,6 +250,7 @@ class Results(OrderedDict):
         ``overwrite`` is True: ``--zip data.csv`` must not eat the data.
         """
         real = check_zip_path(path, overwrite)
+        self.render()
         files = self.filenames()
         shown = f"zip file '{path}'"
         with _fs_errors(shown), _undo_on_error() as undo:
@@ -221,6 +281,8 @@ def _check_name(name: Any) -> None:
 def _infer_kind(name: str, obj: Any) -> str:
     if isinstance(obj, pd.DataFrame):
         return "table"
+    if isinstance(obj, SVG):
+        return "svg"
     for kind, ext in EXTENSIONS.items():
         if name.endswith(ext) and kind not in FRAME_KINDS:
             return kind

@@ -18,12 +18,13 @@ of a variance against zero is not valid.
 """
 from __future__ import annotations
 
+import functools
 import logging
 
 import numpy as np
 import pandas as pd
 
-from statjr_py import (L2ID, InputError, Integer, Results, Template, Text, Var, YesNo,
+from statjr_py import (L2ID, SVG, InputError, Integer, Results, Template, Text, Var, YesNo,
                        get_template)
 from statjr_py.sdk import (add_diagnostic_plots, choose_model, column_levels, design, level2_index,
                            models_of_interest, render_string, rubin, summarise, warn_convergence)
@@ -193,7 +194,7 @@ class TwoLevelImpute(Template):
             miss = np.isnan(x)
             imputed = np.concatenate([d[var.name].to_numpy(dtype=float)[rows][miss] for d in datasets])
             results.add(f"Imputation_Diagnostics_{var.name}.svg",
-                        imputation_svg(var, x[~miss], imputed), "svg")
+                        SVG(functools.partial(imputation_svg, var, x[~miss], imputed)), "svg")
 
     # --------------------------------------------------------------------- run
     def run(self, ctx):

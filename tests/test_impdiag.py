@@ -39,5 +39,5 @@ def test_worked_example_has_imputation_diagnostics(tutmiss):
     by_unit = res["Imputation_MissingByUnit"]
     assert len(by_unit) == tutmiss["school"].nunique() and by_unit["n"].sum() == len(tutmiss)
     for name in ("standlrtmiss", "girlmiss", "schgendmiss"):
-        svg = res[f"Imputation_Diagnostics_{name}.svg"]
+        svg = str(res[f"Imputation_Diagnostics_{name}.svg"])
         assert svg.lstrip().startswith("<?xml") and "observed" in svg

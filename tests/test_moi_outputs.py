@@ -26,9 +26,9 @@ def test_outputs_present(ri):
 
 
 def test_svg_is_well_formed_with_six_panels(ri):
-    root = ET.fromstring(ri["sigma2_u.svg"])
+    text = str(ri["sigma2_u.svg"])
+    root = ET.fromstring(text)
     assert root.tag.endswith("svg")
-    text = ri["sigma2_u.svg"]
     for title in ["Trace", "Kernel density", "ACF", "PACF", "MCSE of the mean", "Brooks-Gelman-Rubin"]:
         assert title in text
 
@@ -111,3 +111,16 @@ def test_fixed_effects_mix_as_one_block_with_the_random_effects(template, extra)
     table = RunStatJR(template, "tutorial", inv, opts)["ModelResults"].set_index("term")
     for term in ("cons", "standlrt", "girl"):
         assert table.loc[term, "ess_bulk"] > 0.5 * 6000, (term, table.loc[term, "ess_bulk"])
+
+
+def test_plots_are_drawn_when_first_needed(tmp_path):
+    """A run lists its plots at once; each is drawn on first use (str, a notebook, save)."""
+    from statjr_py import SVG
+    res = RunStatJR("2LevelMod", "tutorial", RI, {**SMALL, "nchains": 2})
+    svgs = [name for name in res if res.kind(name) == "svg"]
+    assert svgs and all(isinstance(res[n], SVG) and not res[n].drawn for n in svgs)
+    assert res[svgs[0]]._repr_svg_().lstrip().startswith("<?xml")
+    assert res[svgs[0]].drawn and not res[svgs[1]].drawn
+    res.save(tmp_path / "out")
+    assert all(res[n].drawn for n in svgs)
+    assert (tmp_path / "out" / svgs[1]).read_text() == str(res[svgs[1]])

@@ -459,8 +459,8 @@ async def output(request: Request) -> Response:
     if not results or name not in results:
         return HTMLResponse(f"<p>No output called {html.escape(repr(name))}.</p>", status_code=404)
     obj, kind = results[name], results.kind(name)
-    if kind == "svg":
-        return Response(obj, media_type="image/svg+xml")
+    if kind == "svg":  # drawn on first view, off the event loop
+        return Response(await run_in_threadpool(str, obj), media_type="image/svg+xml")
     if kind in ("table", "dataset"):
         frame = obj if kind == "table" else obj.head(200)
         note = "" if kind == "table" else f"<p>First 200 of {len(obj)} rows.</p>"
