@@ -29,8 +29,9 @@ log = logging.getLogger("statjr_py.cli")
 class ProgressBar:
     """A one-line progress bar on stderr, redrawn at most ten times a second."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream, self.last, self.start = stream, 0.0, time.monotonic()
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.last, self.start = 0.0, time.monotonic()
         self.open = False  # a bar is drawn without its closing newline
 
     def close(self) -> None:
@@ -40,19 +41,25 @@ class ProgressBar:
             self.stream.flush()
             self.open = False
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, stage: str = "", unit: str = "iterations") -> None:
         now = time.monotonic()
         if now - self.last < 0.1 and done < total:
             return
         self.last = now
         width = 30
         filled = int(width * done / max(total, 1))
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-                          f"iterations, {now - self.start:.1f}s")
+        label = f"{stage}: " if stage else ""
+        self.stream.write(f"\r{label}[{'#' * filled}{'.' * (width - filled)}] "
+                          f"{100 * done // max(total, 1):3d}% of {total} {unit}, "
+                          f"{now - self.start:.1f}s\033[K")
         self.open = done < total
         if not self.open:
             self.stream.write("\n")
         self.stream.flush()
+
+    def writing(self, done: int, total: int) -> None:
+        """The same bar for writing the outputs, the run's last stage."""
+        self(done, total, "writing outputs", "files")
 
 
 def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive: bool) -> dict:
@@ -195,8 +202,10 @@ def _cmd_run(args) -> int:
           + (", ..." if len(results) > 8 else "")
           + ("" if args.out is not None else "; save them all with --out"))
     if args.out is not None:
+        sys.stdout.flush()  # the tables first, then the bar for writing
         try:
-            paths = results.save(args.out, overwrite=args.overwrite)
+            paths = results.save(args.out, overwrite=args.overwrite,
+                                 progress=progress.writing if progress is not None else None)
         except OSError as exc:
             return _write_failed("--out", args.out, exc)
         print(f"\n{len(paths)} outputs written to {args.out}")

@@ -12,7 +12,7 @@ template can
   executor (:meth:`RunContext.fit`);
 * spawn independent seeds (:meth:`RunContext.spawn_seeds`), always children
   of the run's one ``numpy.random.SeedSequence``, never ``seed + 1``;
-* report progress (:meth:`RunContext.report`).
+* report progress, one bar for the whole run (:meth:`RunContext.report`).
 
 The default ``Template.run`` is three of these calls; ImputeModel and
 2LevelImpute are built on the same ones.
@@ -65,8 +65,9 @@ class RunContext:
         The options as the caller gave them (for script.py).
     executor : concurrent.futures.Executor, optional
         Where chains and fits run; default a thread pool of ``processes``.
-    progress : callable(done, total), optional
-        The caller's progress callback.
+    progress : Progress or callable(done, total[, stage]), optional
+        The run's progress; a plain callback is wrapped in a
+        :class:`~statjr_py.run.Progress`, which sub-runs share.
     seed_sequence : numpy.random.SeedSequence, optional
         The run's root of randomness; default ``SeedSequence(options.seed)``.
     runner : callable(args) -> Results, optional
@@ -80,11 +81,13 @@ class RunContext:
     options: EstOptions
     estoptions: dict = field(default_factory=dict)
     executor: Executor | None = None
-    progress: Callable[[int, int], None] | None = None
+    progress: Progress | Callable | None = None
     seed_sequence: np.random.SeedSequence | None = None
     runner: Callable[[tuple], Results] | None = None
 
     def __post_init__(self):
+        if not isinstance(self.progress, Progress):
+            self.progress = Progress(self.progress)
         if self.seed_sequence is None:
             self.seed_sequence = np.random.SeedSequence(self.options.seed)
 
@@ -101,10 +104,12 @@ class RunContext:
         """Seeds for other templates' ``estoptions`` (in [0, 2**63))."""
         return [s & SEED_MASK for s in self.spawn_seeds(n)]
 
-    def report(self, done: int, total: int) -> None:
-        """Pass progress to the caller's callback, if any."""
-        if self.progress is not None:
-            self.progress(done, total)
+    def report(self, stage: str, plan: int | None = None) -> None:
+        """Name the stage the run is in; ``plan`` gives the whole run's
+        iterations up front, so the one progress bar never jumps back."""
+        if plan is not None:
+            self.progress.plan(plan)
+        self.progress.set_stage(stage)
 
     # ---------------------------------------------------------- sampling
     def compile(self, spec: ModelSpec) -> tuple[str, Any]:
@@ -151,9 +156,11 @@ class RunContext:
                          f"{self.template.name}: {nchains} chains storing {schedule.stored} draws "
                          f"of {len(spec.params)} parameters", "shorten the run")
         source, module = self.compile(spec)
-        counter = Progress(nchains * schedule.iterations, self.progress)
+        self.progress.expect(nchains * schedule.iterations)
+        if not self.progress.stage:
+            self.progress.set_stage(self.template.name)
         runs = run_chain_set(module, spec.arrays, self.spawn_seeds(nchains), schedule.segments,
-                             self.executor, opts.processes, counter)
+                             self.executor, opts.processes, self.progress)
         draws = np.stack([d for d, _ in runs])
         snapshots = [snaps for _, snaps in runs]
         extras = [snaps[-1] if snaps else {} for snaps in snapshots]
@@ -199,15 +206,21 @@ class RunContext:
 
     # -------------------------------------------------------------- fits
     def fit(self, template: str, datasets: Sequence, invars: Mapping[str, Any],
-            estoptions: Mapping[str, Any] | None = None) -> list[Results]:
+            estoptions: Mapping[str, Any] | None = None,
+            seeds: Sequence[int] | None = None) -> list[Results]:
         """Fit ``template`` to each of ``datasets`` in parallel, one spawned seed each.
 
         Each fit is a whole ``RunStatJR`` of the other template (validated by
         it), run on the executor, so fits spread over a dask cluster too.
+        ``seeds`` (from :meth:`spawn_option_seeds`) fixes them in advance, for a
+        fit started on another thread.
         """
-        seeds = self.spawn_option_seeds(len(datasets))
+        seeds = list(seeds) if seeds is not None else self.spawn_option_seeds(len(datasets))
         base = dict(estoptions or {})
-        tasks = [(template, d, dict(invars), {**base, "seed": s}) for d, s in zip(datasets, seeds)]
+        # sub-runs on this machine add to this run's progress; elsewhere they cannot
+        progress = self.progress if self.executor is None else None
+        tasks = [(template, d, dict(invars), {**base, "seed": s}, None, progress)
+                 for d, s in zip(datasets, seeds)]
         if self.runner is None:
             raise RuntimeError("this RunContext was made without a runner; use engine.prepare")
         return parallel_map(self.runner, tasks, self.executor, self.options.processes)
@@ -243,7 +256,11 @@ def add_diagnostic_plots(results: Results, draws: np.ndarray, names: list[str],
     """One six-panel SVG per parameter, named ``<parameter>.svg``, drawn when first needed."""
     from .plots import six_panel_svg
 
+    table = results.get("ModelResults")
+    known = table.set_index("term") if table is not None and "ess_bulk" in table else None
     for k, name in enumerate(names):
+        stats = (known.loc[name, ["ess_bulk", "rhat"]].tolist() if known is not None
+                 and name in known.index else [None, None])
         draw = functools.partial(six_panel_svg, name, np.ascontiguousarray(draws[:, :, k]),
-                                 first_iteration, thinning)
+                                 first_iteration, thinning, *stats)
         results.add(f"{name}.svg", SVG(draw), "svg")

@@ -17,7 +17,7 @@ import numpy as np
 from . import diagnostics as dg
 from .svgplot import COLOURS, Figure
 
-MAX_TRACE_POINTS = 1000  # per chain; keeps each SVG small without hiding the mixing
+MAX_TRACE_POINTS = 400  # per chain: the trace panel is ~380 px wide, so more would not show
 
 
 def kde(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -50,7 +50,8 @@ def kde(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return dens[half:half + m] / x.size
 
 
-def six_panel_svg(name: str, draws: np.ndarray, first_iteration: int = 1, thinning: int = 1) -> str:
+def six_panel_svg(name: str, draws: np.ndarray, first_iteration: int = 1, thinning: int = 1,
+                  ess: float | None = None, rhat: float | None = None) -> str:
     """SVG text of the diagnostic plot for one parameter.
 
     Parameters
@@ -60,13 +61,16 @@ def six_panel_svg(name: str, draws: np.ndarray, first_iteration: int = 1, thinni
     draws : ndarray, shape (nchains, ndraws)
     first_iteration, thinning : int
         To label the x axis with real iteration numbers.
+    ess, rhat : float, optional
+        For the title, when ModelResults already has them (computed if not).
     """
     x = np.atleast_2d(np.asarray(draws, dtype=float))
     nchains, ndraws = x.shape
     joined = x.ravel()
     iters = first_iteration + thinning * np.arange(ndraws)
     title = (f"{name}: mean {joined.mean():.4g}, sd {joined.std(ddof=1):.4g}, "
-             f"ESS {dg.ess_bulk(x):.0f}, R-hat {dg.rhat(x):.3f}")
+             f"ESS {dg.ess_bulk(x) if ess is None else ess:.0f}, "
+             f"R-hat {dg.rhat(x) if rhat is None else rhat:.3f}")
     fig = Figure(900, 810, title)
     trace, density, acf_panel, pacf_panel, mcse_panel, bgr = fig.grid(3, 2)
 

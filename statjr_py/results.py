@@ -184,7 +184,7 @@ class Results(OrderedDict):
     def render(self) -> int:
         """Draw every pending plot now; returns how many were drawn.
 
-        ``save`` and ``to_zip`` call it.  The plots are drawn here, one after
+        ``save`` and ``to_zip`` draw each as they write it.  They are drawn one after
         another: at about 30 ms each, 24 take 0.7 s, where starting worker
         processes (each importing numpy, pandas and scipy) took 5 s on the
         2-core machine the project is measured on (docs/performance.md).
@@ -194,7 +194,8 @@ class Results(OrderedDict):
             str(obj)
         return len(pending)
 
-    def save(self, folder, overwrite: bool = False) -> list[Path]:
+    def save(self, folder, overwrite: bool = False,
+             progress: Callable[[int, int], None] | None = None) -> list[Path]:
         """Write every output into ``folder``, whole or not at all.
 
         Parameters
@@ -207,6 +208,8 @@ class Results(OrderedDict):
             Allow a folder holding other files: the outputs go among them, the
             earlier run's files are replaced and the rest are kept (they may be
             the user's data or manuscript, which no option should delete).
+        progress : callable(done, total), optional
+            Called after each file (plots are drawn as they are written).
 
         Returns
         -------
@@ -221,7 +224,6 @@ class Results(OrderedDict):
             either way nothing is left behind.
         """
         target = check_output_folder(folder, overwrite)
-        self.render()
         files = self.filenames()
         shown = f"folder '{folder}'"
         if target.state == "foreign":
@@ -234,8 +236,10 @@ class Results(OrderedDict):
             undo.extend(_make_folders(target.real.parent))
             staging = _staging(target)
             undo.append(lambda: shutil.rmtree(staging))
-            for name, fname in files.items():
+            for done, (name, fname) in enumerate(files.items(), 1):
                 (staging / fname).write_bytes(self._bytes(name))
+                if progress is not None:
+                    progress(done, len(files))
             (staging / MANIFEST).write_bytes(_manifest(files))
             _install(staging, target, files)
         log.info("%d outputs written to %s", len(files), target.real)
@@ -250,7 +254,6 @@ class Results(OrderedDict):
         ``overwrite`` is True: ``--zip data.csv`` must not eat the data.
         """
         real = check_zip_path(path, overwrite)
-        self.render()
         files = self.filenames()
         shown = f"zip file '{path}'"
         with _fs_errors(shown), _undo_on_error() as undo:

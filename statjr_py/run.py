@@ -278,18 +278,59 @@ class Sampler:
 
 
 class Progress:
-    """Thread-safe counter of iterations done, reported to a callback."""
+    """One run's progress across all its stages, reported to one callback.
 
-    def __init__(self, total: int, callback: Callable[[int, int], None] | None):
-        self.total, self.done, self.callback = total, 0, callback
+    The whole run is one bar: a template that knows its stages in advance
+    (2LevelImpute: imputation, model-of-interest fits, complete cases) calls
+    :meth:`plan` with the total iterations, and every sampler of the run,
+    its sub-runs' included, adds to the same count.  Otherwise each sampling
+    :meth:`expect`\ s its iterations as it starts.  The callback is called as
+    ``callback(done, total, stage)`` when it takes three arguments, else
+    ``callback(done, total)``; calls are thread-safe.
+    """
+
+    def __init__(self, callback: Callable | None):
+        self.callback = callback
+        self.done = self.total = 0
+        self.planned = False
+        self.stage = ""
         self._lock = threading.Lock()
+        self._three = False
+        if callback is not None:
+            import inspect
+            try:
+                params = inspect.signature(callback).parameters.values()
+                self._three = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                                  for p in params) >= 3 or any(p.kind == p.VAR_POSITIONAL
+                                                               for p in params)
+            except (TypeError, ValueError):
+                self._three = False
+
+    def plan(self, total: int) -> None:
+        """The whole run's iterations, known up front."""
+        with self._lock:
+            self.total, self.planned = self.done + total, True
+
+    def expect(self, n: int) -> None:
+        """Iterations about to run, unless the run planned them already."""
+        if not self.planned:
+            with self._lock:
+                self.total += n
+
+    def set_stage(self, stage: str) -> None:
+        self.stage = stage
+        self.add(0)
 
     def add(self, n: int) -> None:
         if self.callback is None:
             return
         with self._lock:
             self.done += n
-            self.callback(self.done, self.total)
+            done, total = min(self.done, self.total), self.total
+            if self._three:
+                self.callback(done, total, self.stage)
+            else:
+                self.callback(done, total)
 
 
 @dataclass

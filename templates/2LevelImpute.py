@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -218,19 +219,31 @@ class TwoLevelImpute(Template):
             moi_spec = {"y": answers["y"], "x": answers["x"],
                         "z": answers.get("z") or [Var("cons")]}
         imp_ctx = ctx.subcontext(imp, self.imputation_invars(answers), diagnostics=False)
-        imp_results = imp.run(imp_ctx, moi=moi_spec)
-        results = Results()
-
-        listing = imp_results["ImputedDatasets"]
-        datasets = [imp_results[name] for name in listing.loc[listing["used"], "dataset"]]
         moi_name, moi_invars = self.moi(answers)
+        M, b, n_it = answers["numimpute"], answers["burnin"], answers["iterations"]
+        imp_chains = min(M, opts.nchains)
+        per_chain = -(-M // imp_chains)
+        ctx.report("imputation and complete cases",
+                   plan=imp_chains * (answers["impute1st"] + (per_chain - 1) * answers["imputeevery"])
+                   + (M + opts.nchains) * (b + n_it))
         # each fit is checked below, all together, not one by one
-        moi_opts = {"burnin": answers["burnin"], "iterations": answers["iterations"], "nchains": 1,
-                    "processes": 1, "diagnostics": False, "check_convergence": False}
-        fits = ctx.fit(moi_name, datasets, moi_invars, moi_opts)
+        moi_opts = {"burnin": b, "iterations": n_it, "nchains": 1, "processes": 1,
+                    "diagnostics": False, "check_convergence": False}
         keep = frame.dropna(subset=[c for c in self.moi_variables(answers) if c in frame.columns])
-        cc = ctx.fit(moi_name, [keep], moi_invars, {**moi_opts, "nchains": opts.nchains,
-                                                   "processes": opts.processes})[0]
+        cc_opts = {**moi_opts, "nchains": opts.nchains, "processes": opts.processes,
+                   "check_convergence": opts.check_convergence}
+        # The complete-case fit needs no imputation: it runs beside it, and so compiles the
+        # MOI's sampler (which the fits below reuse) while the imputation model compiles.
+        cc_seed = ctx.spawn_option_seeds(1)
+        with ThreadPoolExecutor(1) as beside:
+            cc_future = beside.submit(ctx.fit, moi_name, [keep], moi_invars, cc_opts, cc_seed)
+            imp_results = imp.run(imp_ctx, moi=moi_spec)
+            listing = imp_results["ImputedDatasets"]
+            datasets = [imp_results[name] for name in listing.loc[listing["used"], "dataset"]]
+            ctx.report("model of interest on each imputed dataset")
+            fits = ctx.fit(moi_name, datasets, moi_invars, moi_opts)
+            cc = cc_future.result()[0]
+        results = Results()
 
         # Rubin's rules over the MOI fits, the complete-data df from each parameter's kind and level
         params = fits[0].params

@@ -133,3 +133,16 @@ def test_prompts_offer_defaults_and_back_undoes(monkeypatch, capsys):
     assert prompts[4].startswith("b [1.0]")
     err = capsys.readouterr().err
     assert "Current input string: {'dist': 'normal', 'a': '0.5', 'b': '1.0'}" in err
+
+
+def test_one_progress_bar_names_each_stage_through_writing(capsys, tmp_path):
+    from statjr_py.examples import WORKED_EXAMPLE
+    inv = {**WORKED_EXAMPLE, "impute1st": "100", "imputeevery": "10", "numimpute": "2",
+           "iterations": "200", "burnin": "20"}
+    assert main(["run", "2LevelImpute", "--dataset", "tutmiss", "--invars", repr(inv), "--progress",
+                 "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err.replace("\r", "\n")
+    stages = [line.split(":")[0] for line in err.splitlines() if "%" in line]
+    assert stages[0] == "imputation and complete cases"
+    assert "model of interest on each imputed dataset" in stages and stages[-1] == "writing outputs"
+    assert "100% of" in [ln for ln in err.splitlines() if ln.startswith("writing outputs")][-1]

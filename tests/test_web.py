@@ -266,3 +266,22 @@ def test_the_page_offers_each_question_s_own_default_and_shows_warnings():
     page = client.get("/").text
     shown = page.split('id="run-warnings"')[1].split("</div>")[0]
     assert "Warning: 1LevelMod:" in shown and "left out" in shown
+
+
+def test_status_reports_the_stage_and_percentage():
+    client = make_client()
+    client.post("/template", data={"name": "2LevelMod"})
+    client.post("/set", data={"text": repr({"y": "normexam", "L2ID": "school", "D": "Normal",
+                                            "x": "cons,standlrt"})})
+    client.post("/dataset", data={"name": "tutorial"})
+    client.post("/run")
+    seen = []
+    for _ in range(400):
+        st = client.get("/status").json()
+        if st["status"] != "Working":
+            break
+        if st["percent"] is not None:
+            seen.append((st["stage"], st["percent"]))
+        time.sleep(0.02)
+    assert st["status"] == "done"
+    assert seen and all(stage == "2LevelMod" and 0 <= pct <= 100 for stage, pct in seen)

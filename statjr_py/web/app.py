@@ -108,6 +108,7 @@ class Session:
     message: str | None = None      # shown once, after the action that caused it
     run_error: str | None = None    # why the last run failed, shown until the next run
     run_id: int = 0                 # bumped by each run and each change of template or dataset
+    progress: tuple = ("", 0)       # the working run's stage and percentage
     run_of: tuple[str, str] | None = None  # (template, dataset) of the run the results are from
     uploads: Uploads | None = None  # made by the first upload
     used: float = field(default_factory=time.monotonic)
@@ -415,8 +416,13 @@ def _run(s: Session, run_id: int, template: str, frame, answers: dict) -> None:
     from ..engine import RunStatJR
 
     results, error = None, None
+
+    def progress(done: int, total: int, stage: str) -> None:
+        if s.run_id == run_id:
+            s.progress = (stage, round(100 * done / max(total, 1)))
+
     try:
-        results = RunStatJR(template, frame, answers)
+        results = RunStatJR(template, frame, answers, progress=progress)
     except (InputError, CompileError, SamplerError) as exc:
         error = str(exc)
     except Exception as exc:  # the server must survive anything a run does
@@ -448,8 +454,11 @@ async def run(request: Request) -> Response:
 async def status(request: Request) -> Response:
     s = _existing(request)
     if s is None:
-        return JSONResponse({"status": "Ready", "elapsed": 0.0, "message": None})
-    return JSONResponse({"status": s.status, "elapsed": round(_elapsed(s), 1), "message": s.run_error})
+        return JSONResponse({"status": "Ready", "elapsed": 0.0, "message": None, "stage": "",
+                             "percent": None})
+    stage, percent = s.progress if s.status == "Working" and s.progress[0] else ("", None)
+    return JSONResponse({"status": s.status, "elapsed": round(_elapsed(s), 1), "message": s.run_error,
+                         "stage": stage, "percent": percent})
 
 
 async def output(request: Request) -> Response:
