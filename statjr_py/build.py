@@ -106,7 +106,13 @@ def _file_lock(path: Path):
     Two processes that need the same model at once then compile it once: the
     second waits, finds the finished entry and loads it.
     """
-    with open(path, "a") as handle:
+    try:
+        handle = open(path, "a")
+    except OSError as exc:
+        raise InputError(f"the compile cache {str(path.parent)!r}: its lock file {path.name} cannot "
+                         f"be opened ({exc.strerror or exc}); remove it, or set STATJR_CACHE to "
+                         "another folder") from None
+    with handle:
         if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
@@ -264,8 +270,11 @@ def _compile(name: str, source: str, root: Path, so: Path, meta: Path) -> None:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             kept = root / "failed" / f"{name}.cpp"
-            kept.parent.mkdir(exist_ok=True)
-            kept.write_text(source)
+            try:
+                kept.parent.mkdir(exist_ok=True)
+                kept.write_text(source)
+            except OSError:  # keep the compiler's words even if the source cannot be kept
+                kept = work / f"{name}.cpp"
             raise CompileError(f"the generated C++ for {name} did not compile",
                                output=proc.stdout + proc.stderr, source_path=str(kept))
         with _lock:

@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataWarning, InputError
+from .errors import DataWarning, InputError, short_repr
 from .inputs import CONS, Answers, Var
 
 log = logging.getLogger("statjr_py.checks")
@@ -24,6 +24,15 @@ log = logging.getLogger("statjr_py.checks")
 #: A value whose square, summed over n rows, comes near the largest double
 #: (1.8e308) cannot be handled by any sum of squares; we stop well before.
 MAX_SUM_SQUARES = 1e300
+
+#: Non-zero values smaller than this square to below the smallest normal
+#: double (about 1e-308), so sums of squares lose them.
+MIN_MAGNITUDE = 1e-150
+#: At most this many categories for a ``.cat`` variable (as for ``ncats``) and
+#: this many coefficients in one model: beyond them the input is a mistake
+#: (an identifier ticked as categorical), not a model.
+MAX_CATEGORIES = 50
+MAX_TERMS = 300
 
 #: Names that the ``out`` table of chains uses for its own columns.
 OUT_COLUMNS = ("chain", "iteration")
@@ -57,7 +66,21 @@ def numeric_column(frame: pd.DataFrame, key: str, name: str) -> np.ndarray:
     col = frame[name]
     if pd.api.types.is_bool_dtype(col.dtype):
         return col.to_numpy(dtype=float)
-    values = pd.to_numeric(col, errors="coerce")
+    kind = ("complex" if pd.api.types.is_complex_dtype(col.dtype) else
+            "dates or times" if (pd.api.types.is_datetime64_any_dtype(col.dtype)
+                                 or pd.api.types.is_timedelta64_dtype(col.dtype)) else None)
+    if kind:
+        raise InputError(f"input '{key}': variable {short_repr(name)} holds {kind}, not real "
+                         "numbers; convert it to a number (e.g. years since a date) first")
+    try:
+        values = pd.to_numeric(col, errors="coerce")
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise InputError(f"input '{key}': variable {short_repr(name)} has values that are not real "
+                         f"numbers ({type(exc).__name__}: {short_repr(str(exc))}); recode it as "
+                         "ordinary numbers") from None
+    if pd.api.types.is_complex_dtype(values.dtype):
+        raise InputError(f"input '{key}': variable {short_repr(name)} holds complex numbers; "
+                         "give real numbers")
     bad = values.isna().to_numpy() & col.notna().to_numpy()
     if bad.any():
         example = col[bad].iloc[0]
@@ -79,6 +102,12 @@ def check_variable(frame: pd.DataFrame, key: str, name: str) -> None:
         raise InputError(f"input '{key}': variable '{name}' has no observed values (all "
                          f"{len(x)} rows are missing); nothing can be learnt about it, so "
                          "leave it out")
+    nonzero = seen & (np.where(seen, x, 1.0) != 0)
+    tiny = nonzero & (np.abs(np.where(nonzero, x, 1.0)) < MIN_MAGNITUDE)
+    if tiny.any():
+        raise InputError(f"input '{key}': variable '{name}' has values as small as "
+                         f"{np.min(np.abs(x[tiny])):.3g} ({_rows(tiny)}), too small for their squares "
+                         "to be told from 0; rescale it (e.g. multiply by a power of 10)")
     limit = np.sqrt(MAX_SUM_SQUARES / max(int(seen.sum()), 1))
     big = seen & (np.abs(np.where(seen, x, 0.0)) > limit)
     if big.any():
@@ -114,13 +143,23 @@ def check_names(frame: pd.DataFrame, answers: Answers, reserved: Iterable[str]) 
         if question.kind != "varlist" or not value:
             continue
         names = [v.name for v in value]
+        terms = len(value)
         for v in value:
             if not v.cat or v.name not in frame.columns:
                 continue
-            clash = [d for d in dummy_names(frame, v) if d in names or d in taken]
+            dummies = dummy_names(frame, v)
+            if len(dummies) + 1 > MAX_CATEGORIES:
+                raise InputError(f"input '{key}': '{v.name}.cat' has {len(dummies) + 1} categories, "
+                                 f"more than {MAX_CATEGORIES}; drop .cat (a count or an identifier "
+                                 "is not a category) or group the categories first")
+            terms += len(dummies) - 1
+            clash = [d for d in dummies if d in names or d in taken]
             if clash:
                 raise InputError(f"input '{key}': the dummy '{clash[0]}' of '{v.name}.cat' has "
                                  f"the name of another term; rename the column '{clash[0]}'")
+        if terms > MAX_TERMS:
+            raise InputError(f"input '{key}': {terms} terms, more than {MAX_TERMS} in one model; "
+                             "use fewer variables or categories")
 
 
 def check_data(frame: pd.DataFrame, answers: Answers, reserved: Iterable[str] = ()) -> None:

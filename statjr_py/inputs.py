@@ -173,11 +173,15 @@ class YesNo(Question):
 def _check_variable(q: Question, raw: Any, name: str, data_columns: Sequence[str]) -> None:
     if name == CONS or name in data_columns:
         if "," in name:  # lists are comma-separated: such a name cannot be written back
-            raise q._bad(raw, f"the variable name {name!r} holds a comma",
+            raise q._bad(raw, f"the variable name {short_repr(name)} holds a comma",
                          "rename the column without commas")
         return
-    raise q._bad(raw, f"there is no variable '{name}' in the dataset",
-                 "choose one of its columns" + suggest(name, list(data_columns) + [CONS]))
+    spaced = [c for c in data_columns if c.strip() == name or c == name + ".cat"]
+    if spaced:  # answers are stripped and '.cat' is read as a flag, so these cannot be named
+        raise q._bad(raw, f"the column {short_repr(spaced[0])} cannot be named in an answer "
+                     "(spaces around it, or ending in '.cat')", "rename that column")
+    raise q._bad(raw, f"there is no variable {short_repr(name)} in the dataset",
+                 "choose one of its columns" + suggest(name[:200], list(data_columns) + [CONS]))
 
 
 @dataclass

@@ -71,7 +71,24 @@ def response(frame: pd.DataFrame, answers) -> tuple[np.ndarray, np.ndarray, np.n
     n = len(frame)
     m = column(frame, answers["n"]) if answers["D"] == "Binomial" else np.ones(n)
     off = column(frame, answers["offset"]) if answers.get("offset") else np.zeros(n)
+    big = np.abs(np.nan_to_num(off)) > MAX_OFFSET
+    if big.any():
+        i = int(np.argmax(big))
+        raise InputError(f"input 'offset' = {answers['offset']!r}: value {off[i]:g} (row {i + 1}) is "
+                         f"beyond +-{MAX_OFFSET:g} on the log scale, where exp() overflows or "
+                         "vanishes; an offset is a log exposure, so check it was logged once")
     return y, m, off
+
+
+#: exp(700) is near the largest double: a log-scale offset beyond it is a mistake.
+MAX_OFFSET = 700.0
+
+
+def full_rank(X: np.ndarray) -> bool:
+    """Whether the columns of X are linearly independent, judged on columns
+    scaled to a common size (a column of 1e100s must not hide the intercept)."""
+    scale = np.abs(X).max(axis=0)
+    return np.linalg.matrix_rank(X / np.where(scale > 0, scale, 1.0)) == X.shape[1]
 
 
 def warn_dropped(template: str, dropped: int, total: int) -> None:
@@ -158,10 +175,14 @@ def residual_table(l2id: str, ids: np.ndarray, sizes: np.ndarray, mean: np.ndarr
     """Level-2 residuals: one row per unit, posterior mean and sd per effect."""
     q = len(names)
     table = pd.DataFrame({l2id: ids})
-    table["n" if l2id != "n" else "n_rows"] = sizes
+
+    def column_name(name: str) -> str:  # never the identifier's own column
+        return name if name != l2id else name + "_"
+
+    table[column_name("n" if l2id != "n" else "n_rows")] = sizes
     for a, name in enumerate(names):
-        table[f"u_{name}_mean"] = mean[a::q]
-        table[f"u_{name}_sd"] = sd[a::q]
+        table[column_name(f"u_{name}_mean")] = mean[a::q]
+        table[column_name(f"u_{name}_sd")] = sd[a::q]
     return table
 
 
@@ -188,7 +209,7 @@ def prepare_two_level(frame: pd.DataFrame, answers, template: str, zvars=None) -
     if len(ids) < 2:
         raise InputError(f"input 'L2ID' = {answers['L2ID']!r}: only {len(ids)} level-2 unit; "
                          "a two-level model needs several")
-    if n <= k or np.linalg.matrix_rank(X) < k:
+    if n <= k or not full_rank(X):
         raise InputError(f"input 'x' = {answers.strings['x']!r}: the explanatory variables are "
                          "collinear or too many for the complete cases; remove some")
     order, start = sort_by_unit(unit, len(ids))

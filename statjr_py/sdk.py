@@ -38,6 +38,7 @@ from .diagnostics import autocorrelation, summarise, warn_convergence
 from .moi import ModelOfInterest, choose_model, models_of_interest
 from .pooling import rubin
 from .regression import (LINK_ENUM, LINKS, ask_distribution, ask_explanatory, check_response,
+                         full_rank,
                          column_levels, link_of, link_tex, prepare_two_level, residual_requests,
                          response, sort_by_unit, two_level_outputs, warn_dropped)
 from .run import Fetch, Schedule, check_memory
@@ -45,7 +46,7 @@ from .run import Fetch, Schedule, check_memory
 __all__ = [
     "column", "design", "complete_rows", "level2_index", "sort_by_unit", "column_levels",
     "LINKS", "LINK_ENUM", "ask_distribution", "ask_explanatory", "link_of", "link_tex",
-    "response", "check_response", "warn_dropped", "prepare_two_level", "residual_requests",
+    "response", "check_response", "warn_dropped", "full_rank", "prepare_two_level", "residual_requests",
     "two_level_outputs",
     "Schedule", "Fetch", "check_memory",
     "summarise", "autocorrelation", "warn_convergence", "add_diagnostic_plots", "chains_frame", "rubin", "render_string", "tex",

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import pandas as pd
 
 from statjr_py import InputError, ModelSpec, Param, Template, Variable
 from statjr_py.sdk import (ModelOfInterest, LINK_ENUM, ask_distribution, ask_explanatory, check_response, complete_rows,
-                           design, link_of, link_tex, response, warn_dropped)
+                           design, full_rank, link_of, link_tex, response, warn_dropped)
 
 log = logging.getLogger("statjr_py.templates.1LevelMod")
 
@@ -69,7 +68,7 @@ $2.38/\sqrt{K}$ and is tuned every 100 burn-in iterations towards 30\% acceptanc
         if n <= k:
             raise InputError(f"input 'x' = {answers.strings['x']!r}: only {n} complete cases "
                              f"for {k} coefficients; use fewer explanatory variables")
-        if np.linalg.matrix_rank(X) < k:
+        if not full_rank(X):
             raise InputError(f"input 'x' = {answers.strings['x']!r}: the explanatory variables "
                              "are collinear (e.g. cons with every dummy of a category); "
                              "remove one of them")

@@ -29,7 +29,8 @@ from statjr_py import (L2ID, SVG, InputError, Integer, Results, Template, Text, 
                        get_template)
 from statjr_py.sdk import (add_diagnostic_plots, choose_model, column_levels, design, level2_index,
                            models_of_interest, render_string, rubin, summarise, warn_convergence)
-from statjr_py.sdk import ImputedVariable, imputation_diagnostics, imputation_svg, missing_by_unit
+from statjr_py.sdk import (ImputedVariable, check_memory, imputation_diagnostics, imputation_svg,
+                           missing_by_unit)
 
 log = logging.getLogger("statjr_py.templates.2LevelImpute")
 
@@ -207,6 +208,13 @@ class TwoLevelImpute(Template):
         if missing_in_x:
             raise InputError(f"input 'x': '{missing_in_x[0]}' has missing values but is not a response "
                              "of the imputation model; add it to yimp1 (or yimp2)")
+        responses = {v.name: answers[f"bin{level}_{i}"] for level in (1, 2)
+                     for i, v in enumerate(answers.get(f"yimp{level}") or [], 1)}
+        for v in answers["x"]:
+            if v.cat and responses.get(v.name) == "Normal":
+                raise InputError(f"input 'x': '{v.name}.cat' is imputed as a Normal response, so its "
+                                 "imputed values are not categories; drop .cat, or impute it as "
+                                 "Ordered or Unordered")
         given = [k for k in ("burnin", "iterations", "thinning") if k in ctx.estoptions]
         if given:
             raise InputError(f"estoptions {given[0]!r} = {ctx.estoptions[given[0]]!r}: 2LevelImpute "
@@ -234,10 +242,15 @@ class TwoLevelImpute(Template):
                    "check_convergence": opts.check_convergence}
         # The complete-case fit needs no imputation: it runs beside it, and so compiles the
         # MOI's sampler (which the fits below reuse) while the imputation model compiles.
+        terms = len(design(frame, answers["x"])[1]) + 4
+        check_memory(8 * 3 * (M + opts.nchains) * n_it * terms,
+                     f"2LevelImpute: {M} fits of the model of interest storing {n_it} draws of about "
+                     f"{terms} parameters each", "lower 'iterations' or numimpute")
         cc_seed = ctx.spawn_option_seeds(1)
+        imp_spec = imp.model(imp_ctx.data, imp_ctx.answers, moi_spec)  # its data checked first
         with ThreadPoolExecutor(1) as beside:
             cc_future = beside.submit(ctx.fit, moi_name, [keep], moi_invars, cc_opts, cc_seed)
-            imp_results = imp.run(imp_ctx, moi=moi_spec)
+            imp_results = imp.run(imp_ctx, moi=moi_spec, spec=imp_spec)
             listing = imp_results["ImputedDatasets"]
             datasets = [imp_results[name] for name in listing.loc[listing["used"], "dataset"]]
             ctx.report("model of interest on each imputed dataset")
@@ -247,6 +260,12 @@ class TwoLevelImpute(Template):
 
         # Rubin's rules over the MOI fits, the complete-data df from each parameter's kind and level
         params = fits[0].params
+        for i, f in enumerate(fits[1:], 2):
+            if [p.name for p in f.params] != [p.name for p in params]:
+                raise InputError(f"the model of interest has other terms on imputed dataset {i} "
+                                 "than on dataset 1 (a .cat variable whose imputed categories "
+                                 "differ); its estimates cannot be pooled: check ncats and the "
+                                 "categories observed")
         terms = [p.name for p in params]
         tables = [f["ModelResults"].set_index("term") for f in fits]
         q = np.array([[t.loc[k, "mean"] for k in terms] for t in tables])

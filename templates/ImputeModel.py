@@ -62,6 +62,10 @@ def imputation_questions(ask, two_level: bool, min_imputations: int = 1) -> None
                      help="Variables measured on level-2 units (e.g. school type).")):
             y2 = ask(VariableList("yimp2", "Responses at level 2 for imputation model:", allow_cat=False,
                                   help="The first observed value in each unit is the unit's value."))
+            both = sorted({v.name for v in y1} & {v.name for v in y2})
+            if both:
+                raise InputError(f"input 'yimp2': '{both[0]}' is already a level-1 response (yimp1); "
+                                 "a variable is a response at one level only, so remove it from one list")
             types = [_ask_type(ask, f"bin2_{i}", v.name) for i, v in enumerate(y2, 1)]
             for j, (v, (t, p)) in enumerate(zip(y2, types)):
                 if t == "Unordered":
@@ -139,6 +143,12 @@ def _check_codes(r: Response, values: np.ndarray) -> None:
             raise InputError(f"response '{r.name}' is Binary but has values {codes}; code it 0/1")
         raise InputError(f"response '{r.name}' ({r.type_name}, {r.ncat} categories) has codes "
                          f"{codes}; code its categories 0, 1, ..., {r.ncat - 1}")
+    never = np.setdiff1d(allowed, seen)
+    if never.size:
+        raise InputError(f"response '{r.name}' ({r.type_name}, {r.ncat} categories) is never observed "
+                         f"in category {int(never[0])}: nothing in the data can tell the model about "
+                         f"it, so imputations would differ in their categories; recode the observed "
+                         f"categories as 0, ..., {seen.size - 1} and give {seen.size} categories")
 
 
 def _explanatory(frame, variables, key: str, responses: set[str]) -> tuple[np.ndarray, list[str]]:
@@ -313,7 +323,7 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
                 and not (a != b and a in block and block.get(b) == block[a])]
 
     # -------------------------------------------------------------------- run
-    def run(self, ctx, moi: dict | None = None):
+    def run(self, ctx, moi: dict | None = None, spec=None):
         """Chains of the joint model, completed datasets taken as they go.
 
         ``min(numimpute, nchains)`` chains each run ``impute1st``
@@ -321,7 +331,7 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
         ``imputeevery`` iterations (:meth:`Schedule.snapshots`).
         """
         answers, opts = ctx.answers, ctx.options
-        spec = self.model(ctx.data, answers, moi)
+        spec = spec if spec is not None else self.model(ctx.data, answers, moi)
         M, first, every = answers["numimpute"], answers["impute1st"], answers["imputeevery"]
         nchains = min(M, opts.nchains)
         per_chain = math.ceil(M / nchains)
