@@ -20,7 +20,8 @@ Running
 Results
     :func:`summarise` (ModelResults from draws), :func:`autocorrelation`,
     :func:`warn_convergence`, :func:`add_diagnostic_plots`,
-    :func:`chains_frame`, :func:`rubin` (Rubin's rules), :func:`render_string`
+    :func:`chains_frame`, :func:`rubin` (Rubin's rules), :func:`d1`, :func:`d2`
+    (multiparameter tests), :func:`render_string`
     (LaTeX through Jinja2, names escaped by the ``tex`` filter), :func:`tex`.
 Models of interest
     :class:`ModelOfInterest`, :func:`models_of_interest`, :func:`choose_model`.
@@ -36,7 +37,7 @@ from .datasets import column, complete_rows, design, level2_index
 from .impdiag import ImputedVariable, imputation_diagnostics, imputation_svg, missing_by_unit
 from .diagnostics import autocorrelation, summarise, warn_convergence
 from .moi import ModelOfInterest, choose_model, models_of_interest
-from .pooling import rubin
+from .pooling import d1, d2, rubin
 from .regression import (LINK_ENUM, LINKS, ask_distribution, ask_explanatory, check_response,
                          full_rank,
                          column_levels, link_of, link_tex, prepare_two_level, residual_requests,
@@ -49,7 +50,8 @@ __all__ = [
     "response", "check_response", "warn_dropped", "full_rank", "prepare_two_level", "residual_requests",
     "two_level_outputs",
     "Schedule", "Fetch", "check_memory",
-    "summarise", "autocorrelation", "warn_convergence", "add_diagnostic_plots", "chains_frame", "rubin", "render_string", "tex",
+    "summarise", "autocorrelation", "warn_convergence", "add_diagnostic_plots", "chains_frame",
+    "rubin", "d1", "d2", "render_string", "tex",
     "ModelOfInterest", "models_of_interest", "choose_model",
     "ImputedVariable", "imputation_diagnostics", "missing_by_unit", "imputation_svg",
 ]

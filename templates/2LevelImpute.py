@@ -27,7 +27,7 @@ import pandas as pd
 
 from statjr_py import (L2ID, SVG, InputError, Integer, Results, Template, Text, Var, YesNo,
                        get_template)
-from statjr_py.sdk import (add_diagnostic_plots, choose_model, column_levels, design, level2_index,
+from statjr_py.sdk import (add_diagnostic_plots, choose_model, d1, d2, column_levels, design, level2_index,
                            models_of_interest, render_string, rubin, summarise, warn_convergence)
 from statjr_py.sdk import (ImputedVariable, check_memory, imputation_diagnostics, imputation_svg,
                            missing_by_unit)
@@ -36,7 +36,7 @@ log = logging.getLogger("statjr_py.templates.2LevelImpute")
 
 
 #: 2LevelImpute's own questions, asked of neither the MOI nor the imputation model.
-OWN_KEYS = {"MOIlevel", "MOIdist", "MOIslope", "smc", "burnin", "iterations"}
+OWN_KEYS = {"MOIlevel", "MOIdist", "MOIslope", "smc", "burnin", "iterations", "jointtests"}
 
 
 class TwoLevelImpute(Template):
@@ -75,6 +75,10 @@ class TwoLevelImpute(Template):
         ask(Integer("iterations", "Number of iterations for MOI:", minimum=1, maximum=10 ** 9,
                     default=5000,
                     help="Monitored iterations of each MOI fit (default 5000)."))
+        ask(Text("jointtests", "Sets of MOI terms to test jointly (optional):", optional=True,
+                 help="Each categorical variable's dummies are tested together anyway. Name other "
+                      "sets as terms joined by '+', sets separated by ';', e.g. "
+                      "'standlrtmiss+girlmiss; schgendmiss_0+schgendmiss_1'."))
 
     @staticmethod
     def ask_model_of_interest(ask, two_level: bool):
@@ -198,6 +202,41 @@ class TwoLevelImpute(Template):
             results.add(f"Imputation_Diagnostics_{var.name}.svg",
                         SVG(functools.partial(imputation_svg, var, x[~miss], imputed)), "svg")
 
+    @staticmethod
+    def test_sets(frame, answers) -> list[tuple[str, list[str]]]:
+        """(name, terms): each .cat variable's dummies, then the user's ``jointtests``."""
+        sets = [(f"{v.name}.cat", design(frame, [v])[1]) for v in answers["x"] if v.cat]
+        x_terms = design(frame, answers["x"])[1]
+        for text in (answers.get("jointtests") or "").split(";"):
+            names = [t.strip() for t in text.split("+") if t.strip()]
+            if not names:
+                continue
+            unknown = [t for t in names if t not in x_terms]
+            if unknown:
+                raise InputError(f"input 'jointtests': {unknown[0]!r} is not a term of the model of "
+                                 f"interest; its terms are {', '.join(x_terms)}")
+            sets.append(("+".join(names), names))
+        return sets
+
+    def joint_tests(self, frame, answers, moi, fits, dfc: dict) -> pd.DataFrame:
+        """ResultsTable:Tests: each set of terms tested all zero by D1 and D2.
+
+        D1 uses the complete-data df of the set's terms (the smallest of them,
+        as for a level-2 variable J - k); see statjr_py.pooling.
+        """
+        rows = []
+        for name, terms in self.test_sets(frame, answers):
+            est, cov = [], []
+            for f in fits:
+                names, mean, c = moi.estimates(f)
+                idx = [names.index(t) for t in terms]
+                est.append(mean[idx])
+                cov.append(c[np.ix_(idx, idx)])
+            for method, res in (("D1", d1(est, cov, min(dfc[t] for t in terms))),
+                                ("D2", d2(est, cov))):
+                rows.append({"test": name, "terms": "+".join(terms), "method": method, **res})
+        return pd.DataFrame(rows, columns=["test", "terms", "method", "F", "df1", "df2", "p", "riv"])
+
     # --------------------------------------------------------------------- run
     def run(self, ctx):
         answers, opts, frame = ctx.answers, ctx.options, ctx.data.frame
@@ -215,6 +254,7 @@ class TwoLevelImpute(Template):
                 raise InputError(f"input 'x': '{v.name}.cat' is imputed as a Normal response, so its "
                                  "imputed values are not categories; drop .cat, or impute it as "
                                  "Ordered or Unordered")
+        self.test_sets(frame, answers)  # a misnamed joint test fails now, not after the fits
         given = [k for k in ("burnin", "iterations", "thinning") if k in ctx.estoptions]
         if given:
             raise InputError(f"estoptions {given[0]!r} = {ctx.estoptions[given[0]]!r}: 2LevelImpute "
@@ -277,7 +317,13 @@ class TwoLevelImpute(Template):
         dfc = [(J - kfix) if (p.level == 2 or p.name in level2) else (n - kfix) for p in params]
         pooled = rubin(q, u, dfc, terms=terms, test=[p.kind == "coefficient" for p in params])
         pooled.insert(1, "kind", [p.kind for p in params])
+        pooled["m"] = len(fits)
+        pooled["df_method"] = "Barnard-Rubin (1999)"
         results.add("ResultsTable:Imputation", pooled, "table")
+        results.add("ResultsTable:Tests", self.joint_tests(
+            frame, answers, choose_model(2 if answers.get("MOIlevel") == "2 levels" else 1,
+                                         answers["MOIdist"], bool(answers.get("MOIslope"))),
+            fits, dict(zip(terms, dfc))), "table")
         ccres = cc["ModelResults"][["term", "kind", "mean", "sd", "2.5%", "97.5%"]].rename(
             columns={"mean": "estimate", "sd": "se", "2.5%": "ci_lower", "97.5%": "ci_upper"})
         ccres["n"] = len(keep)

@@ -357,6 +357,8 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
                     listing.append({"dataset": name, "chain": c, "iteration": iteration,
                                     "used": len(listing) < M})
             results.add("ImputedDatasets", pd.DataFrame(listing), "table")
+            used = [results[row["dataset"]] for row in listing if row["used"]]
+            results.add("impute_long", long_frame(ctx.data.frame, used), "table")
             # how alike successive datasets of one chain are: the autocorrelation at lag imputeevery
             table = results["ModelResults"]
             kept = fit.kept
@@ -434,6 +436,25 @@ def _substantive(frame, moi, r1, r2, order):
     XF = np.column_stack(fixed) if fixed else np.zeros((len(frame), 1))
     arrays = {"MY": column(frame, moi["y"])[order], "MXF": XF[order]}
     return {"nf": XF.shape[1], "cols": cols, "zcols": zcols, "warmup": SMC_WARMUP}, arrays, params
+
+
+def long_frame(original: pd.DataFrame, completed: list[pd.DataFrame]) -> pd.DataFrame:
+    """The data with missing values and every completed dataset, stacked.
+
+    mice's ``complete(imp, action = "long", include = TRUE)`` layout: ``.imp``
+    is 0 for the original, then 1..M; ``.id`` numbers the rows 1..n.  R reads
+    it with ``as.mids`` (mice) or ``split(d, d$.imp)[-1]`` and
+    ``as.mitml.list`` (mitml); Stata with ``mi import flong, m(_imp) id(_id)``
+    after renaming (docs/interchange.md).
+    """
+    n = len(original)
+    parts = []
+    for m, frame in enumerate([original] + list(completed)):
+        part = frame.reset_index(drop=True).copy()
+        part.insert(0, ".id", np.arange(1, n + 1))
+        part.insert(0, ".imp", m)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def _fill(frame: pd.DataFrame, name: str, values: np.ndarray) -> None:

@@ -65,7 +65,8 @@ def test_pooled_estimates_agree_with_complete_data_ml(worked):
 def test_results_tables_columns(worked):
     pooled = worked["ResultsTable:Imputation"]
     assert list(pooled.columns) == ["term", "kind", "estimate", "se", "df", "riv", "fmi", "ci_lower",
-                                    "ci_upper", "p"]
+                                    "ci_upper", "p", "m", "df_method"]
+    assert (pooled["m"] == 4).all()
     assert list(pooled["term"]) == ["cons", "standlrtmiss", "girlmiss", "schgendmiss_0",
                                     "schgendmiss_1", "sigma2_u", "sigma2_e"]
     assert pooled["p"].iloc[-2:].isna().all() and pooled["p"].iloc[:5].notna().all()
@@ -180,3 +181,18 @@ def test_dask_executor(tutmiss):
                         executor=client.get_executor())
     local = RunStatJR("2LevelImpute", tutmiss, {**invars(), **SMALL}, {"diagnostics": False, "seed": 3})
     pd.testing.assert_frame_equal(res["ResultsTable:Imputation"], local["ResultsTable:Imputation"])
+
+
+def test_joint_tests_of_categorical_terms_and_named_sets(worked):
+    tests = worked["ResultsTable:Tests"]
+    assert list(tests.columns) == ["test", "terms", "method", "F", "df1", "df2", "p", "riv"]
+    rows = tests.set_index(["test", "method"])
+    d1 = rows.loc[("schgendmiss.cat", "D1")]
+    assert d1["terms"] == "schgendmiss_0+schgendmiss_1" and d1["df1"] == 2 and 0 <= d1["p"] <= 1
+    assert ("schgendmiss.cat", "D2") in rows.index
+
+
+def test_joint_tests_name_unknown_terms(tutmiss):
+    with pytest.raises(InputError, match="'jointtests': 'nosuch' is not a term"):
+        RunStatJR("2LevelImpute", tutmiss, {**invars(), **SMALL, "jointtests": "girlmiss+nosuch"},
+                  {"diagnostics": False})

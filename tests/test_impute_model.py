@@ -113,3 +113,16 @@ def test_level2_response_not_constant_warns(tutmiss):
     with pytest.warns(DataWarning, match="'schgendmiss' is not constant within level-2 units"):
         RunStatJR("ImputeModel", frame, {**SEED_IMPUTATION, "numimpute": "1", "impute1st": "10"},
                   OPTS)
+
+
+def test_long_frame_in_the_mice_layout(run, tutmiss):
+    long = run["impute_long"]
+    used = run["ImputedDatasets"]
+    M, n = int(used["used"].sum()), len(tutmiss)
+    assert list(long.columns[:2]) == [".imp", ".id"] and len(long) == (M + 1) * n
+    original = long[long[".imp"] == 0].drop(columns=[".imp", ".id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(original, tutmiss.reset_index(drop=True), check_dtype=False)
+    for m, name in enumerate(used.loc[used["used"], "dataset"], 1):
+        part = long[long[".imp"] == m].drop(columns=[".imp", ".id"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(part, run[name].reset_index(drop=True), check_dtype=False)
+    assert (long[".id"].to_numpy() == np.tile(np.arange(1, n + 1), M + 1)).all()
