@@ -82,7 +82,8 @@ def rubin(estimates, variances, df_complete, terms=None, test=None) -> pd.DataFr
     })
 
 
-def _stack(estimates, covariances) -> tuple[np.ndarray, np.ndarray]:
+def _stack(estimates, covariances, null=None) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates minus the null value, shaped (m, k), and covariances (m, k, k), checked."""
     q = np.atleast_2d(np.asarray(estimates, dtype=float))
     u = np.asarray(covariances, dtype=float)
     if u.ndim == 2 and q.shape[1] == 1:
@@ -92,7 +93,7 @@ def _stack(estimates, covariances) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"covariances must be shaped (m, k, k) = ({m}, {k}, {k}), not {u.shape}")
     if m < 2:
         raise ValueError("pooled tests need at least two imputations")
-    return q, u
+    return q - (0.0 if null is None else np.asarray(null, dtype=float)), u
 
 
 def d1(estimates, covariances, df_complete: float | None = None, null=None) -> dict:
@@ -126,9 +127,8 @@ def d1(estimates, covariances, df_complete: float | None = None, null=None) -> d
     """
     from scipy import stats
 
-    q, u = _stack(estimates, covariances)
+    q, u = _stack(estimates, covariances, null)
     m, k = q.shape
-    q = q - (0.0 if null is None else np.asarray(null, dtype=float))
     qbar, ubar = q.mean(axis=0), u.mean(axis=0)
     b = np.atleast_2d(np.cov(q, rowvar=False, ddof=1))
     r = (1 + 1 / m) * np.trace(b @ np.linalg.inv(ubar)) / k
@@ -177,9 +177,8 @@ def d2(estimates, covariances, null=None) -> dict:
     """
     from scipy import stats
 
-    q, u = _stack(estimates, covariances)
+    q, u = _stack(estimates, covariances, null)
     m, k = q.shape
-    q = q - (0.0 if null is None else np.asarray(null, dtype=float))
     dw = np.array([q[i] @ np.linalg.solve(u[i], q[i]) for i in range(m)])
     r = (1 + 1 / m) * np.var(np.sqrt(dw), ddof=1)
     f = float((dw.mean() / k - (m + 1) / (m - 1) * r) / (1 + r))
