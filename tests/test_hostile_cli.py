@@ -120,7 +120,7 @@ def test_overwrite_flag_writes_among_foreign_files(runs, tmp_path, capsys):
 
 
 def test_oserror_while_writing_outputs_is_one_line(runs, tmp_path, monkeypatch, capsys):
-    def full(self, folder, overwrite=False):
+    def full(self, folder, overwrite=False, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(Results, "save", full)
