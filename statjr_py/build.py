@@ -267,7 +267,9 @@ def _compile(name: str, source: str, root: Path, so: Path, meta: Path) -> None:
         if sys.platform == "darwin":
             cmd[1:1] = ["-undefined", "dynamic_lookup"]
         log.info("compiling %s", name)
+        started = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True)
+        log.info("compiled %s in %.2f s", name, time.monotonic() - started)
         if proc.returncode != 0:
             kept = root / "failed" / f"{name}.cpp"
             try:
