@@ -36,7 +36,8 @@ log = logging.getLogger("statjr_py.templates.2LevelImpute")
 
 
 #: 2LevelImpute's own questions, asked of neither the MOI nor the imputation model.
-OWN_KEYS = {"MOIlevel", "MOIdist", "MOIslope", "smc", "burnin", "iterations", "jointtests"}
+OWN_KEYS = {"MOIlevel", "MOIdist", "MOIslope", "smc", "burnin", "iterations", "jointtests",
+            "imputationplots"}
 
 
 class TwoLevelImpute(Template):
@@ -75,6 +76,11 @@ class TwoLevelImpute(Template):
         ask(Integer("iterations", "Number of iterations for MOI:", minimum=1, maximum=10 ** 9,
                     default=5000,
                     help="Monitored iterations of each MOI fit (default 5000)."))
+        ask(YesNo("imputationplots", "Draw the imputation model's six-panel plots?", default=False,
+                  help="Yes: one diagnostic plot per imputation-model parameter "
+                       "(Imputation_Model_<parameter>.svg), drawn when first viewed or saved. "
+                       "Its R-hat, ESS and autocorrelations are in Imputation_Model_ModelResults "
+                       "either way."))
         ask(Text("jointtests", "Sets of MOI terms to test jointly (optional):", optional=True,
                  help="Each categorical variable's dummies are tested together anyway. Name other "
                       "sets as terms joined by '+', sets separated by ';', e.g. "
@@ -266,7 +272,8 @@ class TwoLevelImpute(Template):
         if answers.get("smc"):
             moi_spec = {"y": answers["y"], "x": answers["x"],
                         "z": answers.get("z") or [Var("cons")]}
-        imp_ctx = ctx.subcontext(imp, self.imputation_invars(answers), diagnostics=False)
+        imp_ctx = ctx.subcontext(imp, self.imputation_invars(answers),
+                                 diagnostics=opts.diagnostics and answers["imputationplots"])
         moi_name, moi_invars = self.moi(answers)
         M, b, n_it = answers["numimpute"], answers["burnin"], answers["iterations"]
         imp_chains = min(M, opts.nchains)

@@ -196,3 +196,11 @@ def test_joint_tests_name_unknown_terms(tutmiss):
     with pytest.raises(InputError, match="'jointtests': 'nosuch' is not a term"):
         RunStatJR("2LevelImpute", tutmiss, {**invars(), **SMALL, "jointtests": "girlmiss+nosuch"},
                   {"diagnostics": False})
+
+
+def test_imputation_model_plots_can_be_switched_on(tutmiss):
+    res = RunStatJR("2LevelImpute", tutmiss, {**invars(), **SMALL, "imputationplots": "Yes"})
+    plots = [n for n in res if n.startswith("Imputation_Model_") and n.endswith(".svg")]
+    assert "Imputation_Model_omega_u(girlmiss,girlmiss).svg" in plots
+    off = RunStatJR("2LevelImpute", tutmiss, {**invars(), **SMALL})
+    assert not [n for n in off if n.startswith("Imputation_Model_") and n.endswith(".svg")]
