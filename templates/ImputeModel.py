@@ -56,7 +56,8 @@ def imputation_questions(ask, two_level: bool, min_imputations: int = 1) -> None
     for i, v in enumerate(y1):
         ask(VariableList(f"ximp1_{i}", f"Explanatory variables for {v.name} in imputation model:",
                          help="Fully observed predictors (cons for an intercept; name.cat for "
-                              "dummies). A variable with missing values must be a response instead."))
+                              "dummies). A variable with missing values must be a response instead.",
+                         check=_fully_observed(f"ximp1_{i}")))
     if two_level:
         if ask(YesNo("want2", "Are there any responses at level 2 for imputation model?:",
                      help="Variables measured on level-2 units (e.g. school type).")):
@@ -101,9 +102,53 @@ def _ask_type(ask, key: str, name: str) -> tuple[str, int]:
     p = 2 if t == "Binary" else 0
     if t in ("Ordered", "Unordered"):
         p = ask(Integer(f"ncats{name}", f"Number of categories for {name}:", minimum=2,
-                        maximum=MAX_CATEGORIES,
+                        maximum=MAX_CATEGORIES, check=_codes_fit(name, t),
                         help="Categories must be coded 0, 1, ..., p-1 in the data."))
     return t, p
+
+
+def covariance_masks(fixed_resps, q: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Which elements of a q x q covariance matrix are free, and the fixed ones' values.
+
+    The one statement of the model's constraints: the names of the recorded
+    parameters and the C++ sampler (through ``ModelSpec.arrays``) both read
+    these masks, so they cannot disagree.  A categorical response's latent
+    coordinates have variance 1 (a probit's scale is not identified), and the
+    p - 1 coordinates of one Unordered response have correlation 1/2 among
+    themselves, the covariance that independent utilities give; left free it
+    is barely identified (docs/imputation.md, Departure 1).
+
+    Parameters
+    ----------
+    fixed_resps : list of Response
+        The responses whose latent coordinates are constrained in this matrix:
+        the level-1 ones for Omega_e, the level-2 ones for Omega_u.
+    q : int
+        The matrix's order.
+    offset : int
+        Index of the responses' first coordinate in the matrix (Omega_u puts
+        the level-1 coordinates first).
+
+    Returns
+    -------
+    free : ndarray of int32, (q, q)
+        1 where the element is a parameter, 0 where it is fixed; symmetric.
+    value : ndarray of float64, (q, q)
+        The fixed elements' values, 0 where free.
+    """
+    free = np.ones((q, q), dtype=np.int32)
+    value = np.zeros((q, q))
+    for r in fixed_resps:
+        if r.type_name == "Normal":
+            continue
+        idx = [offset + r.coord + m for m in range(len(r.coords))]
+        for a in idx:
+            free[a, a], value[a, a] = 0, 1.0
+            if r.type_name == "Unordered":
+                for b in idx:
+                    if b != a:
+                        free[a, b], value[a, b] = 0, 0.5
+    return free, value
 
 
 class Response:
@@ -131,7 +176,26 @@ def _responses(answers, level: int) -> list[Response]:
     return out
 
 
-def _check_codes(r: Response, values: np.ndarray) -> None:
+def _fully_observed(key: str):
+    """A check for an explanatory-variable question: no missing values."""
+    def check(variables, frame) -> None:
+        for v in variables:
+            if v.name in frame.columns and frame[v.name].isna().any():
+                raise InputError(f"input '{key}': explanatory variable '{v.name}' has missing "
+                                 "values; declare it as a response of the imputation model instead")
+    return check
+
+
+def _codes_fit(name: str, type_name: str):
+    """A check for a category count: the data's codes are 0, ..., p-1, each observed."""
+    def check(p, frame) -> None:
+        if name in frame.columns:
+            values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+            _check_codes(Response(name, type_name, p, 0, 0), values, key=f"ncats{name}")
+    return check
+
+
+def _check_codes(r: Response, values: np.ndarray, key: str | None = None) -> None:
     seen = np.unique(values[~np.isnan(values)])
     if r.type_name == "Normal":
         return
@@ -139,13 +203,15 @@ def _check_codes(r: Response, values: np.ndarray) -> None:
     bad = seen[~np.isin(seen, allowed)]
     if bad.size:
         codes = ", ".join(f"{c:g}" for c in seen[:12])
+        where = f"input '{key}' = {r.ncat}: " if key else ""
         if r.type_name == "Binary":
-            raise InputError(f"response '{r.name}' is Binary but has values {codes}; code it 0/1")
-        raise InputError(f"response '{r.name}' ({r.type_name}, {r.ncat} categories) has codes "
+            raise InputError(f"{where}response '{r.name}' is Binary but has values {codes}; code it 0/1")
+        raise InputError(f"{where}response '{r.name}' ({r.type_name}, {r.ncat} categories) has codes "
                          f"{codes}; code its categories 0, 1, ..., {r.ncat - 1}")
     never = np.setdiff1d(allowed, seen)
     if never.size:
-        raise InputError(f"response '{r.name}' ({r.type_name}, {r.ncat} categories) is never observed "
+        raise InputError(f"{f'input {key!r} = {r.ncat}: ' if key else ''}response '{r.name}' "
+                         f"({r.type_name}, {r.ncat} categories) is never observed "
                          f"in category {int(never[0])}: nothing in the data can tell the model about "
                          f"it, so imputations would differ in their categories; recode the observed "
                          f"categories as 0, ..., {seen.size - 1} and give {seen.size} categories")
@@ -281,16 +347,22 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
         X2 = np.column_stack(blocks2) if blocks2 else np.zeros((J, 0))
         coords1 = [c for r in r1 for c in r.coords]
         coords2 = [c for r in r2 for c in r.coords]
-        params = terms1 + terms2 + self._covariance_names(r1, "omega_e", coords1, level=1)
+        free_e, value_e = covariance_masks(r1, len(coords1))
+        params = terms1 + terms2 + self._covariance_names("omega_e", coords1, free_e, level=1)
         if two:
-            params += self._covariance_names(r2, "omega_u", coords1 + coords2, offset=len(coords1),
-                                             level=2)
+            free_u, value_u = covariance_masks(r2, len(coords1 + coords2), offset=len(coords1))
+            params += self._covariance_names("omega_u", coords1 + coords2, free_u, level=2)
         for r in r1 + r2:
             if r.type_name == "Ordered":
                 params += [Param(f"threshold({r.name},{c})", "threshold", 1 if r in r1 else 2)
                            for c in range(2, r.ncat)]
         arrays = {"Y1": Y1[order], "X1": X1[order], "start": start,
-                  "Y2": _nonempty(Y2), "X2": _nonempty(X2)}
+                  "Y2": _nonempty(Y2), "X2": _nonempty(X2),
+                  # which covariance elements are free and the values of the fixed
+                  # ones: cpp/statjr/impute.hpp takes them from here, never re-derives them
+                  "Oe_free": free_e.ravel(), "Oe_value": value_e.ravel()}
+        if two:
+            arrays.update(Ou_free=free_u.ravel(), Ou_value=value_u.ravel())
         smc = None
         if moi is not None:
             smc, moi_arrays, moi_params = _substantive(frame, moi, r1, r2, order)
@@ -305,22 +377,14 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
         return ModelSpec(arrays=arrays, params=params, context=context, notes=notes)
 
     @staticmethod
-    def _covariance_names(fixed_resps, prefix, coords, offset=0, level=1) -> list[Param]:
-        """The free elements: categorical variances are 1, and the
-        coordinates of one Unordered response have correlation 1/2."""
-        fixed = {offset + r.coord + m for r in fixed_resps if r.type_name != "Normal"
-                 for m in range(len(r.coords))}
-        block = {}
-        for r in fixed_resps:
-            if r.type_name == "Unordered":
-                for m in range(len(r.coords)):
-                    block[offset + r.coord + m] = r.name
+    def _covariance_names(prefix, coords, free, level=1) -> list[Param]:
+        """The free elements of a covariance matrix (``free`` from
+        :func:`covariance_masks`), upper triangle by rows: the order in which
+        the sampler records them, so the names and the draws cannot drift apart."""
         q = len(coords)
         return [Param(f"{prefix}({coords[a]},{coords[b]})", "variance" if a == b else "covariance",
                       level)
-                for a in range(q) for b in range(a, q)
-                if not (a == b and a in fixed)
-                and not (a != b and a in block and block.get(b) == block[a])]
+                for a in range(q) for b in range(a, q) if free[a, b]]
 
     # -------------------------------------------------------------------- run
     def run(self, ctx, moi: dict | None = None, spec=None):

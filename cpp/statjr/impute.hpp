@@ -6,7 +6,8 @@
 //                           (u_j, v_j) ~ N(0, Omega_u)
 // One latent coordinate per Normal, Binary or Ordered response, p-1 per
 // Unordered response with p categories.  Binary/Ordered/Unordered
-// coordinates have unit variance (Omega_e at level 1, Omega_u at level 2).
+// coordinates have unit variance (Omega_e at level 1, Omega_u at level 2);
+// which elements are fixed, and at what, the template passes as masks.
 //
 // Rows are sorted by unit (unit j owns rows start[j] .. start[j+1]-1).
 // Per-response latent logic is in statjr/latent.hpp, the level-2 steps in
@@ -29,6 +30,15 @@
 
 namespace statjr {
 namespace impute {
+
+// Which elements of a q x q covariance matrix are free, and the values of
+// the fixed ones, row-major (q*q each): the template computes them
+// (ImputeModel.covariance_masks, the one statement of the constraints) and
+// passes them as data arrays, so the recorded names and the sampler agree.
+struct CovMask {
+    const std::int32_t *free = nullptr;  // 1: a parameter; 0: held at value
+    const double *value = nullptr;
+};
 
 // Everything fixed for one model: generated code fills it in.
 struct Spec {
@@ -56,8 +66,10 @@ struct Model {
     // needs (a precision matrix, the prior of u_j) from the state above and
     // keeps its scratch to itself, so the steps may run in any order.
 
+    // me, mu: the masks of Omega_e (Q1 x Q1) and Omega_u (Q x Q; unused with one level).
     Model(const Spec &spec, const double *Y1_, const double *X1_, const std::int32_t *start_,
-          long n_, int J_, const double *Y2_, const double *X2_, std::uint64_t seed)
+          long n_, int J_, const double *Y2_, const double *X2_, CovMask me, CovMask mu,
+          std::uint64_t seed)
         : s(spec), n(n_), J(J_), Y1(Y1_), X1(X1_), Y2(Y2_), X2(X2_), start(start_), rng(seed) {
         for (const Resp &x : s.r1) Q1 += ncoords(x);
         for (const Resp &x : s.r2) Q2 += ncoords(x);
@@ -73,7 +85,7 @@ struct Model {
         cross_products();
         init_thresholds();
         init_latents();
-        init_parameters();
+        init_parameters(me, mu);
     }
 
     // ---------------------------------------------------------------- setup
@@ -129,32 +141,40 @@ struct Model {
         }
     }
 
-    // Coordinates of categorical responses have variance 1; the p-1
-    // coordinates of one Unordered response have correlation 1/2 among
-    // themselves, the structure that independent utilities give (see
-    // docs/imputation.md: left free, it is barely identified).
-    static std::vector<char> fixed_flags(const std::vector<Resp> &rs, int offset, int total) {
-        std::vector<char> f(total, 0);
-        for (const Resp &x : rs)
-            if (x.type != Normal)
-                for (int m = 0; m < ncoords(x); ++m) f[offset + x.coord + m] = 1;
-        return f;
-    }
-    static std::vector<char> fixed_pairs(const std::vector<Resp> &rs, int offset, int total, Vec &start) {
-        std::vector<char> f(total * total, 0);
-        for (const Resp &x : rs)
-            if (x.type == Unordered)
-                for (int a = 0; a < ncoords(x); ++a)
-                    for (int b = 0; b < ncoords(x); ++b) {
-                        if (a == b) continue;
-                        const int i = offset + x.coord + a, j = offset + x.coord + b;
-                        f[i * total + j] = 1;
-                        start[i * total + j] = 0.5;
-                    }
-        return f;
+    // The constraints of one q x q covariance matrix, read from its mask:
+    // fixed[c] when variance c is held, fixed_pair[c*q+d] when covariance
+    // (c, d) is; the held values are written into the starting matrix.  The
+    // exact split (statjr/covariance.hpp) needs a held covariance to join two
+    // held variances, and the mask must be symmetric.
+    static void read_mask(const CovMask &mk, int q, std::vector<char> &fixed,
+                          std::vector<char> &fixed_pair, Vec &start) {
+        fixed.assign(q, 0);
+        fixed_pair.assign(std::size_t(q) * q, 0);
+        for (int c = 0; c < q; ++c)
+            for (int d = 0; d < q; ++d) {
+                const std::size_t k = std::size_t(c) * q + d;
+                if (mk.free[k] != mk.free[std::size_t(d) * q + c] ||
+                    mk.value[k] != mk.value[std::size_t(d) * q + c])
+                    throw std::runtime_error("ImputeModel: covariance mask is not symmetric");
+                if (mk.free[k]) continue;
+                if (c == d) {
+                    if (!(mk.value[k] > 0.0)) throw std::runtime_error("ImputeModel: a fixed variance must be positive");
+                    fixed[c] = 1;
+                    start[k] = mk.value[k];
+                }
+            }
+        for (int c = 0; c < q; ++c)
+            for (int d = 0; d < q; ++d) {
+                const std::size_t k = std::size_t(c) * q + d;
+                if (c == d || mk.free[k]) continue;
+                if (!fixed[c] || !fixed[d])
+                    throw std::runtime_error("ImputeModel: a fixed covariance must join two fixed variances");
+                fixed_pair[k] = 1;
+                start[k] = mk.value[k];
+            }
     }
 
-    void init_parameters() {
+    void init_parameters(const CovMask &me, const CovMask &mu) {
         // Coefficients: per-coordinate least squares on the starting latents.
         Vec ident(Q1 * Q1, 0.0);
         for (int c = 0; c < Q1; ++c) ident[c * Q1 + c] = 1.0;
@@ -165,9 +185,8 @@ struct Model {
             for (long i = 0; i < n; ++i) { const double e = Z[i * Q1 + c] - mu1[i * Q1 + c]; ss += e * e; }
             oe[c * Q1 + c] = std::max(ss / n, 1e-6);
         }
-        std::vector<char> fe = fixed_flags(s.r1, 0, Q1);
-        for (int c = 0; c < Q1; ++c) if (fe[c]) oe[c * Q1 + c] = 1.0;
-        std::vector<char> pe = fixed_pairs(s.r1, 0, Q1, oe);
+        std::vector<char> fe, pe;
+        read_mask(me, Q1, fe, pe, oe);
         Oe.init(Q1, fe, pe, oe);
         if (!s.two_level) return;
         Vec ou(Q * Q, 0.0);
@@ -182,9 +201,8 @@ struct Model {
                 ou[(Q1 + c) * Q + Q1 + c] = std::max(ss / J, 1e-6);
             }
         }
-        std::vector<char> fu = fixed_flags(s.r2, Q1, Q);
-        for (int c = 0; c < Q; ++c) if (fu[c]) ou[c * Q + c] = 1.0;
-        std::vector<char> pu = fixed_pairs(s.r2, Q1, Q, ou);
+        std::vector<char> fu, pu;
+        read_mask(mu, Q, fu, pu, ou);
         Ou.init(Q, fu, pu, ou);
     }
 
