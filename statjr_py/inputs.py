@@ -58,6 +58,10 @@ class Question:
         Used when the answer is absent; questions without one must be answered.
     optional : bool
         The answer may be left out altogether (it is then ``None``).
+    check : callable(value, frame), optional
+        Checks the parsed answer against the data as soon as it is given
+        (raising InputError), so the CLI and the web page say what is wrong
+        with an answer when it is typed, not after the last question.
     """
 
     key: str
@@ -65,6 +69,7 @@ class Question:
     help: str = ""
     default: Any = None
     optional: bool = False
+    check: Any = None
     kind = "text"
 
     def parse(self, raw: Any, data_columns: Sequence[str]) -> Any:
@@ -306,6 +311,8 @@ class Asker:
         if question.key in self.raw and self.raw[question.key] is not None:
             _check_type(question, self.raw[question.key])
             value = question.parse(self.raw[question.key], self.columns)
+            if question.check is not None and self.data is not None:
+                question.check(value, self.data)
         elif question.default is not None and not self.ask_defaults:
             value = question.default
         elif question.optional:

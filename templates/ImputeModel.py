@@ -57,7 +57,7 @@ def imputation_questions(ask, two_level: bool, min_imputations: int = 1) -> None
         ask(VariableList(f"ximp1_{i}", f"Explanatory variables for {v.name} in imputation model:",
                          help="Fully observed predictors (cons for an intercept; name.cat for "
                               "dummies). A variable with missing values must be a response instead.",
-                         check=_fully_observed(f"ximp1_{i}")))
+                         check=_fully_observed(f"ximp1_{i}", {r.name for r in y1})))
     if two_level:
         if ask(YesNo("want2", "Are there any responses at level 2 for imputation model?:",
                      help="Variables measured on level-2 units (e.g. school type).")):
@@ -176,11 +176,12 @@ def _responses(answers, level: int) -> list[Response]:
     return out
 
 
-def _fully_observed(key: str):
-    """A check for an explanatory-variable question: no missing values."""
+def _fully_observed(key: str, responses: set[str]):
+    """A check for an explanatory-variable question: no missing values (a response
+    listed here gets its own message from the model)."""
     def check(variables, frame) -> None:
         for v in variables:
-            if v.name in frame.columns and frame[v.name].isna().any():
+            if v.name not in responses and v.name in frame.columns and frame[v.name].isna().any():
                 raise InputError(f"input '{key}': explanatory variable '{v.name}' has missing "
                                  "values; declare it as a response of the imputation model instead")
     return check

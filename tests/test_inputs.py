@@ -128,3 +128,19 @@ def test_collinear_design(tutorial):
     frame = tutorial.assign(one=1.0)
     with pytest.raises(InputError, match="collinear"):
         RunStatJR("1LevelMod", frame, {**OK, "x": "cons,one"}, SMALL)
+
+
+def test_answers_are_checked_against_the_data_as_they_are_given(tutmiss):
+    """The CLI and the web page walk the questions after each answer: a predictor with
+    missing values, or a category count that does not fit the codes, is refused at once,
+    before later questions are answered."""
+    tmpl = get_template("ImputeModel")
+    cols = list(tutmiss.columns)
+    partial = {"numlevs": "Yes", "L2ID": "school", "yimp1": "normexam", "bin1_1": "Normal",
+               "ximp1_0": "cons,standlrtmiss"}
+    with pytest.raises(InputError, match="'ximp1_0': explanatory variable 'standlrtmiss' has missing"):
+        next_question(tmpl.inputs, partial, cols, tutmiss)
+    partial = {"numlevs": "Yes", "L2ID": "school", "yimp1": "normexam,schgendmiss",
+               "bin1_1": "Normal", "bin1_2": "Unordered", "ncatsschgendmiss": "2"}
+    with pytest.raises(InputError, match="'ncatsschgendmiss' = 2: .*has codes 0, 1, 2"):
+        next_question(tmpl.inputs, partial, cols, tutmiss)
