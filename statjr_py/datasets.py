@@ -15,9 +15,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, suggest
+from .errors import InputError, short_repr, suggest
 from .inputs import CONS, Var
 from .paths import search_path
+from .results import path_problem, shown_path
 
 log = logging.getLogger("statjr_py.datasets")
 
@@ -55,7 +56,9 @@ def _read(path: Path) -> pd.DataFrame:
                     frame[col] = numeric
             return frame
         if suffix in _TEXT:
-            return pd.read_csv(path, **_TEXT[suffix])
+            return _read_text(path, suffix)
+    except InputError:
+        raise
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"dataset '{path}': could not be read ({exc}); "
                          "check that the file is a valid .dta, .csv or .txt") from None
@@ -67,8 +70,117 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 #: pandas.read_csv arguments per text suffix; .txt is Stat-JR's LoadTextFile:
-#: whitespace-delimited with a header row.
-_TEXT = {".csv": {}, ".txt": {"sep": r"\s+", "na_values": [".", "*", "NA"]}}
+#: whitespace-delimited with a header row.  ``index_col=False``: pandas would
+#: otherwise take the leading fields of rows longer than the header as an index
+#: and shift every value along.
+_TEXT = {".csv": {"index_col": False},
+         ".txt": {"sep": r"\s+", "na_values": [".", "*", "NA"], "index_col": False}}
+
+
+def _read_text(path: Path, suffix: str) -> pd.DataFrame:
+    """A .csv or .txt with a header row; refuse repeated names and rows longer than the header.
+
+    Rows with fewer fields than the header get missing values, as in Stata's
+    ``import delimited``; rows with more are refused naming the first such
+    line, since no column could be said to hold the extra values.  pandas
+    sets the width from the header and the first data row, errors on a later
+    row wider than that, and silently drops (or, without ``index_col=False``,
+    shifts) the extra fields of a wide first row; so that row is checked here
+    first.  Empty trailing fields (a trailing comma) hold nothing and pass:
+    when the first row has them they are read as extra columns that must
+    stay empty.
+    """
+    header, first, first_line = _first_records(path, suffix)
+    dups = _repeated([h for h in header if h])  # pandas names empty ones Unnamed: 1, 2, ...
+    if dups:
+        shown = ", ".join(repr(_shown(c, 40)) for c in dups[:5]) + (", ..." if len(dups) > 5 else "")
+        raise InputError(f"dataset '{path}': column names {shown} appear more than once in the "
+                         "header; give every column its own name in the file")
+    options = _TEXT[suffix]
+    wide = max(len(first) - len(header), 0)
+    if any(f.strip() for f in first[len(header):]):
+        raise _too_many_fields(path, len(header), first_line, len(first))
+    try:
+        if not wide:
+            return pd.read_csv(path, **options)
+        names = list(pd.read_csv(path, nrows=0, **options).columns)
+        extra = [f"\x00statjr-extra-{i}" for i in range(len(first) - len(names))]
+        frame = pd.read_csv(path, header=0, names=[*names, *extra], **options)
+    except pd.errors.ParserError as exc:
+        m = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", str(exc))
+        if not m:
+            raise
+        found = _first_long_line(path, suffix, len(header))
+        raise _too_many_fields(path, len(header), *(found if found[0] else map(int, m.groups()))) from None
+    if frame[extra].notna().to_numpy().any():
+        raise _too_many_fields(path, len(header), *_first_long_line(path, suffix, len(header)))
+    return frame.drop(columns=extra)
+
+
+def _too_many_fields(path: Path, expected: int, line: int | None, count: int | None) -> InputError:
+    where = f"line {line} has {count} fields" if line else "a row has more fields"
+    return InputError(f"dataset '{path}': {where} but the header names {expected} columns; "
+                      "the extra values belong to no column: add their names to the header, or "
+                      "remove the extra fields (a value containing the separator needs quotes)")
+
+
+def _repeated(names: list[str]) -> list[str]:
+    seen, dups = set(), {}
+    for n in names:
+        if n in seen:
+            dups[n] = None
+        seen.add(n)
+    return list(dups)
+
+
+def _records(fh, suffix: str):
+    """(line number where it ends, fields) of each non-blank record, as pandas splits them."""
+    import csv
+
+    if suffix == ".csv":
+        # pandas reads cells of any length; so must the check (csv's default stops at 128 KB)
+        csv.field_size_limit(max(csv.field_size_limit(), 2 ** 31 - 1))
+        reader = csv.reader(fh)
+        for record in reader:
+            if record:
+                yield reader.line_num, record
+    else:
+        for number, line in enumerate(fh, 1):
+            if line.strip():
+                yield number, line.split()
+
+
+def _first_records(path: Path, suffix: str) -> tuple[list[str], list[str], int | None]:
+    """The header's fields as written (before pandas renames repeats), the first data row's and its line."""
+    import csv
+
+    try:
+        with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+            records = _records(fh, suffix)
+            header = next(records, (0, []))[1]
+            line, first = next(records, (None, []))
+            return header, first, line
+    except csv.Error as exc:
+        raise InputError(f"dataset '{path}': its first rows could not be read ({exc}); "
+                         "check that the file is a valid .csv") from None
+
+
+def _first_long_line(path: Path, suffix: str, expected: int) -> tuple[int | None, int | None]:
+    """(line number, field count) of the first data row with non-empty fields beyond ``expected``."""
+    import csv
+
+    try:
+        with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+            records = _records(fh, suffix)
+            next(records, None)
+            for line, record in records:
+                if any(f.strip() for f in record[expected:]):
+                    return line, len(record)
+    except (csv.Error, OSError):
+        pass
+    return None, None
+
+
 #: Memory a column costs beyond its cells (pandas' per-column bookkeeping),
 #: charged so that a header of a million names cannot pass as "one row".
 _COLUMN_BYTES = 1024
@@ -247,8 +359,17 @@ def load_dataset(spec, *, max_bytes: int | None = None) -> Dataset:
     if not isinstance(spec, (str, Path)):
         raise InputError(f"dataset = {type(spec).__name__}: not a dataset; "
                          "give a bundled name, a file path or a pandas DataFrame")
+    if problem := path_problem(spec):
+        why, fix = problem
+        raise InputError(f"dataset = {shown_path(spec)}: {why}; {fix}, or give one of "
+                         f"{', '.join(bundled_names())}")
     path = Path(spec)
-    if path.suffix.lower() in SUFFIXES and path.is_file():
+    try:
+        is_file = path.suffix.lower() in SUFFIXES and path.is_file()
+    except OSError as exc:  # e.g. ENAMETOOLONG for a path over 4096 bytes
+        raise InputError(f"dataset = {shown_path(spec)}: cannot be opened ({exc.strerror or exc}); "
+                         "give a shorter path, or move the file nearer the working folder") from None
+    if is_file:
         check_size(path, max_bytes)
         frame = _read(path)
         check_columns(frame, str(path))
@@ -423,5 +544,20 @@ def level2_index(frame: pd.DataFrame, l2id: str) -> tuple[np.ndarray, np.ndarray
     if ids.isna().any():
         raise InputError(f"input 'L2ID' = {l2id!r}: the level-2 identifier has missing values; "
                          "every row needs a unit identifier")
-    codes, uniques = pd.factorize(ids, sort=True)
+    try:
+        codes, uniques = pd.factorize(ids, sort=True)
+    except TypeError:  # lists, dicts or sets as cells: unhashable, or not comparable for sorting
+        bad = next((v for v in ids if not _hashable(v)), None)
+        what = (f"holds {type(bad).__name__} values such as {short_repr(bad)}" if bad is not None
+                else "mixes values that cannot be put in order (e.g. numbers and text)")
+        raise InputError(f"input 'L2ID' = {l2id!r}: the level-2 identifier {what}; give a column "
+                         "with one number or text label per row") from None
     return codes.astype(np.int32), np.asarray(uniques)
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True

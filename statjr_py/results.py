@@ -336,6 +336,53 @@ class OutputFolder:
     earlier: set[str] = field(default_factory=set)
 
 
+#: The longest file or folder name file systems take: 255 bytes on Linux and
+#: macOS (ext4, APFS), 255 characters on Windows (NTFS).
+NAME_MAX = 255
+
+
+def path_problem(path) -> tuple[str, str] | None:
+    """(why, fix) when no file system can take ``path``, else None.
+
+    A NUL character ends a path for the operating system (Python refuses it
+    with ValueError), and a name longer than :data:`NAME_MAX` bytes fails with
+    ENAMETOOLONG however deep the folders; both are the user's to fix, so
+    callers turn them into an InputError naming the path.
+    """
+    text = os.fspath(path)
+    text = os.fsdecode(text) if isinstance(text, bytes) else str(text)
+    if "\x00" in text:
+        return "contains a NUL character (\\x00)", "remove it from the path"
+    for part in Path(text).parts:
+        try:
+            size = len(os.fsencode(part))
+        except UnicodeError:  # a lone surrogate no file system name holds; counted as UTF-8
+            size = len(part.encode("utf-8", "surrogatepass"))
+        if size > NAME_MAX:
+            return (f"the name {short_repr(part)} is {size} bytes long, longer than the "
+                    f"{NAME_MAX} a file system allows", "choose a shorter name")
+    return None
+
+
+def shown_path(path) -> str:
+    """A path quoted for a message: control characters escaped, a very long one shortened."""
+    text = os.fspath(path)
+    text = os.fsdecode(text) if isinstance(text, bytes) else str(text)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return f"'{text}'" if len(text) <= 200 else f"'{text[:120]}...{text[-60:]}' ({len(text)} characters)"
+
+
+@contextmanager
+def _path_errors(bad):
+    """OSError while inspecting a path (e.g. ENAMETOOLONG for a path over 4096 bytes) -> ``bad``."""
+    try:
+        yield
+    except OSError as exc:
+        long = exc.errno == errno.ENAMETOOLONG
+        raise bad(f"cannot be used ({exc.strerror or exc})",
+                  "choose a shorter path" if long else "choose another path") from None
+
+
 def check_output_folder(folder, overwrite: bool = False, *, what: str = "folder",
                         hint: str = "pass overwrite=True") -> OutputFolder:
     """Check that ``folder`` can receive the outputs, or raise InputError saying why.
@@ -344,10 +391,17 @@ def check_output_folder(folder, overwrite: bool = False, *, what: str = "folder"
     --overwrite'``), so that an unusable path costs seconds, not the run.
     """
     def bad(why: str, fix: str) -> InputError:
-        return InputError(f"{what} '{folder}': {why}; {fix}")
+        return InputError(f"{what} {shown_path(folder)}: {why}; {fix}")
 
     if not os.fspath(folder):
         raise bad("empty", "give a folder path such as 'results'")
+    if problem := path_problem(folder):
+        raise bad(*problem)
+    with _path_errors(bad):
+        return _inspect_folder(folder, overwrite, bad, hint)
+
+
+def _inspect_folder(folder, overwrite: bool, bad, hint: str) -> OutputFolder:
     path = Path(os.path.abspath(os.fspath(folder)))
     if path.parent == path:
         raise bad("the root folder cannot hold outputs", "give a folder below it")
@@ -384,16 +438,19 @@ def check_zip_path(path, overwrite: bool = False, *, what: str = "zip file",
                    hint: str = "pass overwrite=True") -> Path:
     """Check that a zip can be written at ``path``; return its resolved path."""
     def bad(why: str, fix: str) -> InputError:
-        return InputError(f"{what} '{path}': {why}; {fix}")
+        return InputError(f"{what} {shown_path(path)}: {why}; {fix}")
 
     if not os.fspath(path):
         raise bad("empty", "give a file name such as 'results.zip'")
-    real = Path(os.path.realpath(os.path.abspath(os.fspath(path))))
-    if real.is_dir():
-        raise bad("is a folder", "give a file name such as 'results.zip'")
-    if real.exists() and (not real.is_file() or not (overwrite or zipfile.is_zipfile(real))):
-        raise bad("exists and is not a zip file", f"choose another name, or {hint} to replace it")
-    _check_can_create(real, bad)
+    if problem := path_problem(path):
+        raise bad(*problem)
+    with _path_errors(bad):
+        real = Path(os.path.realpath(os.path.abspath(os.fspath(path))))
+        if real.is_dir():
+            raise bad("is a folder", "give a file name such as 'results.zip'")
+        if real.exists() and (not real.is_file() or not (overwrite or zipfile.is_zipfile(real))):
+            raise bad("exists and is not a zip file", f"choose another name, or {hint} to replace it")
+        _check_can_create(real, bad)
     return real
 
 

@@ -8,6 +8,7 @@ what changed.
 """
 from __future__ import annotations
 
+import numbers
 import os
 import re
 import unicodedata
@@ -30,6 +31,14 @@ STATA_RESERVED = frozenset({"_all", "_b", "byte", "_coef", "_cons", "double", "f
 _STATA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 #: Stata stores doubles below 2**1023 in size; larger ones are its missing codes.
 STATA_MAX_DOUBLE = 2.0 ** 1023
+#: Every integer up to 2**53 in size is exactly a double; beyond, neighbours merge.
+EXACT_INT = 2 ** 53
+#: Stata's long (4 bytes) holds -2,147,483,647 ... 2,147,483,620; the other
+#: int32 values are its missing codes, which readstat refuses to write.
+STATA_LONG = (-2_147_483_647, 2_147_483_620)
+#: What replaces a NUL inside text: Stata's strings end at a NUL, so writing
+#: it would cut the value short without a word.
+NUL_REPLACEMENT = "\ufffd"
 
 
 def _stata_legal(name: Any) -> bool:
@@ -73,10 +82,64 @@ def _stata_names(columns: list) -> list[str]:
 
 def _stata_column(s: pd.Series, label: str, notes: list[str]) -> pd.Series:
     """One column as a type Stata holds: numbers, text, or all missing."""
+    s = _stata_numbers(s, label, notes)
+    return _no_nul(s, label, notes) if s.dtype == object else s
+
+
+def _stata_integers(s: pd.Series, label: str, notes: list[str]) -> pd.Series | None:
+    """An integer column Stata's numbers cannot hold exactly, converted; None if it can.
+
+    Integers beyond 2**53 in size (a 64-bit ID, a hash) would be written as
+    the nearest double, so that neighbouring values such as 2**60 and 2**60+1
+    become one: such a column is written as text, exact.  Text rather than a
+    warning about rounding, because integers that large are identifiers, not
+    measurements, and a rounded identifier joins records that are distinct;
+    Stata's own advice is to keep long IDs as strings (``destring`` turns them
+    back into numbers for whoever accepts the rounding), and a text level-2
+    identifier serves statjr-py as well as a numeric one.  int32 values in
+    Stata's missing range are widened to doubles, which hold them exactly.
+    """
+    unsigned = pd.api.types.is_unsigned_integer_dtype(s.dtype)
+    big = (s > EXACT_INT) if unsigned else ((s > EXACT_INT) | (s < -EXACT_INT))
+    big = big.fillna(False).to_numpy(dtype=bool)
+    if big.any():
+        present = s.notna().to_numpy()
+        notes.append(f"column {short_repr(label)}: {int(big.sum())} integers beyond 2**53 "
+                     f"(e.g. {s[big].iloc[0]}), which a Stata number cannot hold exactly: the "
+                     "column is written as text, exact (Stata's destring makes it numbers again, "
+                     "rounded)")
+        return pd.Series([str(int(v)) if p else "" for v, p in zip(s, present)],
+                         index=s.index, dtype=object)
+    if str(s.dtype).lower() == "int32":
+        low, high = STATA_LONG
+        out = ((s < low) | (s > high)).fillna(False).to_numpy(dtype=bool)
+        if out.any():
+            notes.append(f"column {short_repr(label)}: {int(out.sum())} values (e.g. {s[out].iloc[0]}) "
+                         "are outside the range of Stata's long (-2,147,483,647 to 2,147,483,620): "
+                         "the column is written as doubles, which hold them exactly")
+            return s.astype("float64")
+    return None
+
+
+def _no_nul(s: pd.Series, label: str, notes: list[str]) -> pd.Series:
+    """Text without NUL characters (Stata's strings end at one): replaced, and said so."""
+    has = s.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+    if not has.any():
+        return s
+    notes.append(f"column {short_repr(label)}: {int(has.sum())} text values contain NUL characters, "
+                 "which would end them early in Stata: each NUL is written as U+FFFD")
+    return s.str.replace("\x00", NUL_REPLACEMENT, regex=False)
+
+
+def _stata_numbers(s: pd.Series, label: str, notes: list[str]) -> pd.Series:
     if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype):
         s = s.astype(object)
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("float64") if s.isna().any() else s.astype("int8")
+    if pd.api.types.is_integer_dtype(s.dtype):
+        converted = _stata_integers(s, label, notes)
+        if converted is not None:
+            return converted
     if pd.api.types.is_extension_array_dtype(s.dtype) and pd.api.types.is_numeric_dtype(s.dtype):
         s = s.astype("float64")
     if s.dtype == object:
@@ -89,6 +152,11 @@ def _stata_column(s: pd.Series, label: str, notes: list[str]) -> pd.Series:
         try:  # numbers (ints too big for C, Decimals) and yes/no values
             if any(isinstance(v, (str, bytes, complex)) for v in values):
                 raise TypeError
+            rounded = sum(1 for v in values if isinstance(v, numbers.Integral)
+                          and not isinstance(v, (bool, np.bool_)) and abs(int(v)) > EXACT_INT)
+            if rounded:
+                notes.append(f"column {short_repr(label)}: {rounded} integers beyond 2**53 written "
+                             "as the nearest double (Stata has no exact type for them)")
             s = pd.Series([_float(v) if p else np.nan for v, p in zip(s, present)],
                           index=s.index, dtype="float64")
         except (TypeError, ValueError):

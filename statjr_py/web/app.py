@@ -23,9 +23,13 @@ as the upload limit).  Only ``GET /`` and POSTs make sessions; they expire
 when idle and are capped, dropping first those that never POSTed, so a page
 making the browser fetch ``/`` cannot push out the user's own.  Results
 belong to the run's template and dataset: changing either forgets them, and
-a run still working then is discarded when it ends.  Responses forbid
-sniffing and framing by other sites, output and data views run no script
-(Content-Security-Policy), and the page's own script runs by nonce.
+a run still working then is discarded when it ends.  Sessions keep only
+answers their template asks, each of at most 10,000 characters; a template
+failing as it asks costs a message.  Slow work (loading, views, downloads) runs
+on worker threads, never on the event loop, and views show at most 200 rows
+and columns.  Responses forbid sniffing and framing by other sites, output and
+data views run no script (Content-Security-Policy), and the page's own script
+runs by nonce.
 """
 from __future__ import annotations
 
@@ -55,7 +59,7 @@ from starlette.routing import Route
 
 from ..commands import command_text, parse_mapping
 from ..datasets import Dataset, Uploads, bundled_names, load_bundled, load_by_name, upload_name
-from ..errors import CompileError, InputError, SamplerError
+from ..errors import CompileError, InputError, SamplerError, short_repr
 from ..inputs import next_question
 from ..registry import get_template, templates
 from ..results import Results
@@ -74,6 +78,9 @@ MAX_UPLOAD_MB = 200
 MAX_UPLOADS = 10                # per session; the oldest file goes first
 IDLE_TIMEOUT = 2 * 3600.0       # seconds
 MAX_SESSIONS = 100
+MAX_ANSWER = 10_000             # characters in one answer
+VIEW_ROWS, VIEW_COLUMNS = 200, 200   # the most a data view shows
+TABLE_ROWS = 2_000              # the most rows an output table's view shows
 
 
 def _too_large(request: Request, upload_limit: int) -> HTMLResponse:
@@ -213,11 +220,22 @@ def _walk(s: Session):
                                ask_defaults=True)
 
 
+def _walk_error(s: Session, exc: Exception) -> str:
+    """The message for a failed walk: an InputError says the fix; anything else is the template's fault."""
+    if isinstance(exc, InputError):
+        return str(exc)
+    log.warning("template %s failed while asking its questions", s.template, exc_info=exc)
+    return (f"{s.template} failed while asking its questions ({type(exc).__name__}: "
+            f"{short_repr(str(exc))[1:-1]}); these answers were not kept: change or remove the "
+            "last answer, or choose another template (and tell the template's author)")
+
+
 async def index(request: Request) -> Response:
     sid, s = _session(request)
     answered, question, desc = [], None, None
     strings: dict = {}
     input_string = "{}"
+    walk_failed = False
     if s.template:
         try:
             tmpl, (answers, question) = _walk(s)
@@ -225,15 +243,20 @@ async def index(request: Request) -> Response:
             input_string = answers.input_string()
             answered = [(k, answers.questions[k].text, v) for k, v in strings.items()]
             desc = question.describe() if question else None
-        except InputError as exc:
-            s.message = str(exc)
+        except Exception as exc:  # the page must show, whatever the template does
+            s.message = _walk_error(s, exc)
+            walk_failed, question, desc = True, None, None
+            # the answers as given, so that each can still be removed
+            answered = [(k, k, _answer_text(v)) for k, v in s.answers.items()]
+            strings = {k: _answer_text(v) for k, v in s.answers.items()}
+            input_string = "{" + ", ".join(f"{k!r}: {v!r}" for k, v in strings.items()) + "}"
     results = s.results
     outputs = [(n, results.kind(n)) for n in results] if results else []
     nonce = secrets.token_urlsafe(16)
     page = _PAGES.get_template("page.html").render(
         s=s, datasets=bundled_names(), uploads=s.uploads.names() if s.uploads else [],
         templates=sorted(templates().items(), key=lambda kv: kv[0].lower()),
-        answered=answered, question=desc, strings=strings,
+        answered=answered, question=desc, strings=strings, walk_failed=walk_failed,
         input_string=input_string, nonce=nonce, run_of=s.run_of,
         command=(command_text(s.template, s.data.source or s.data.name, strings, {})
                  if s.template else ""), outputs=outputs,
@@ -319,26 +342,59 @@ async def _take_upload(request: Request, s: Session, item) -> str | None:
     return None
 
 
+def _frame_html(frame, rows: int, columns: int = VIEW_COLUMNS, **options) -> str:
+    """At most ``rows`` x ``columns`` of a frame as HTML (all 60,000 columns took minutes), and what is cut."""
+    shown = frame.iloc[:rows, :columns]
+    cut = []
+    if len(frame) > rows:
+        cut.append(f"the first {rows} of {len(frame)} rows")
+    if frame.shape[1] > columns:
+        cut.append(f"the first {columns} of {frame.shape[1]} columns")
+    note = f"<p class=\"cut\">Showing {' and '.join(cut)}; download for the rest.</p>" if cut else ""
+    return note + shown.to_html(classes="data", index=False, na_rep=".", escape=True, **options)
+
+
+def _dataset_page(data: Dataset) -> str:
+    """The View page of a dataset: a summary and the first rows, both bounded (run off the event loop)."""
+    frame = data.frame
+    part = frame.iloc[:, :VIEW_COLUMNS]
+    summary = part.describe().T.assign(missing=part.isna().sum())
+    note = ""
+    if frame.shape[1] > VIEW_COLUMNS:
+        note = (f"<p class=\"cut\">Summary of the first {VIEW_COLUMNS} of {frame.shape[1]} "
+                "columns; download for the rest.</p>")
+    summary = note + summary.to_html(classes="data", float_format="%.4g", escape=True)
+    head = _frame_html(frame, VIEW_ROWS)
+    name = html.escape(data.name)
+    return (f"<html><head><title>{name}</title></head><body><h2>{name}: {len(frame)} rows, "
+            f"{frame.shape[1]} columns</h2><h3>Summary</h3>{summary}<h3>First rows</h3>{head}"
+            "</body></html>")
+
+
+def _refused(text: str, status: int = 422) -> HTMLResponse:
+    """A message page for a link the browser followed (a download that could not be made)."""
+    return HTMLResponse(f"<p>{html.escape(text)}</p><p><a href=\"/\">Back</a></p>", status_code=status)
+
+
 async def view_dataset(request: Request) -> Response:
     s = _existing(request)
     if s is None:
         return HTMLResponse(_NO_SESSION, status_code=404)
-    frame = s.data.frame
-    head = frame.head(200).to_html(classes="data", index=False, na_rep=".", escape=True)
-    summary = frame.describe().T.assign(missing=frame.isna().sum()).to_html(
-        classes="data", float_format="%.4g", escape=True)
-    name = html.escape(s.data.name)
-    return HTMLResponse(f"<html><head><title>{name}</title></head><body><h2>{name}: "
-                        f"{len(frame)} rows</h2><h3>Summary</h3>{summary}<h3>First rows</h3>{head}</body></html>")
+    return HTMLResponse(await run_in_threadpool(_dataset_page, s.data))
 
 
 async def download_dataset(request: Request) -> Response:
     s = _existing(request)
     if s is None:
         return HTMLResponse(_NO_SESSION, status_code=404)
-    content = await run_in_threadpool(dta_bytes, s.data.frame)
+    data = s.data
+    try:
+        content = await run_in_threadpool(dta_bytes, data.frame, f"dataset '{data.name}'")
+    except InputError as exc:
+        s.message = f"Download .dta: {exc}"
+        return _refused(s.message)
     return Response(content, media_type="application/octet-stream",
-                    headers={"Content-Disposition": _attachment(f"{s.data.name}.dta")})
+                    headers={"Content-Disposition": _attachment(f"{data.name}.dta")})
 
 
 # ------------------------------------------------------------ template and answers
@@ -368,18 +424,46 @@ async def answer(request: Request) -> Response:
     return _back(sid)
 
 
+def _answer_text(value) -> str:
+    """An answer as the text it stands for (a list of names joined by commas)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return "" if value is None else str(value)
+
+
 def _try_answers(s: Session, answers: dict) -> None:
-    """Take ``answers`` if the template accepts them; otherwise keep the old ones and say why."""
+    """Take ``answers`` if the template accepts them; otherwise keep the old ones and say why.
+
+    Only answers to questions the template asks (given the others) are kept,
+    each at most MAX_ANSWER characters: a session's memory is bounded by its
+    template, whatever is posted to it.
+    """
     if not s.template:
         s.message = "choose a template first"
         return
+    for key, value in answers.items():  # (a key the template does not ask is dropped below)
+        size = len(_answer_text(value))
+        if size > MAX_ANSWER:
+            s.message = str(InputError(
+                f"input {short_repr(key)} = {short_repr(_answer_text(value))}: {size} characters, "
+                f"more than the {MAX_ANSWER:,} an answer may have; give a shorter answer"))
+            return
     old = s.answers
     s.answers = answers
     try:
-        _walk(s)
-    except InputError as exc:
+        _, (parsed, question) = _walk(s)
+    except Exception as exc:  # a faulty template too: the bad answers must not stay
         s.answers = old
-        s.message = str(exc)
+        s.message = _walk_error(s, exc)
+        return
+    unasked = [k for k in answers if k not in parsed.questions]
+    if unasked:
+        s.answers = {k: v for k, v in answers.items() if k in parsed.questions}
+        shown = ", ".join(short_repr(k) for k in unasked[:5]) + (", ..." if len(unasked) > 5 else "")
+        waiting = f" so far (its next question is {question.key!r})" if question is not None else ""
+        s.message = (f"{s.template} does not ask for {shown} with these answers{waiting}; "
+                     f"{'they were' if len(unasked) > 1 else 'it was'} dropped: answer the questions "
+                     "in the order asked, or set the whole input string")
 
 
 async def remove(request: Request) -> Response:
@@ -390,7 +474,7 @@ async def remove(request: Request) -> Response:
     try:
         _, (answers, _) = _walk(s)
         order = list(answers.strings)
-    except InputError:
+    except Exception:  # as the page shows them when the walk fails: as given
         order = list(s.answers)
     if key in order:
         drop = set(order[order.index(key):])
@@ -403,8 +487,8 @@ async def set_inputs(request: Request) -> Response:
     form = await request.form()
     try:
         answers = dict(parse_mapping(str(form.get("text", "")), "invars"))
-    except InputError as exc:
-        s.message = str(exc)
+    except InputError as exc:  # worded for the CLI's --invars: the page calls it the input string
+        s.message = re.sub(r"^--invars\b", "input string", str(exc))
         return _back(sid)
     _try_answers(s, answers)
     return _back(sid)
@@ -471,9 +555,8 @@ async def output(request: Request) -> Response:
     if kind == "svg":  # drawn on first view, off the event loop
         return Response(await run_in_threadpool(str, obj), media_type="image/svg+xml")
     if kind in ("table", "dataset"):
-        frame = obj if kind == "table" else obj.head(200)
-        note = "" if kind == "table" else f"<p>First 200 of {len(obj)} rows.</p>"
-        body = note + frame.to_html(classes="data", index=False, na_rep=".", float_format="%.4g", escape=True)
+        rows = TABLE_ROWS if kind == "table" else VIEW_ROWS
+        body = await run_in_threadpool(_frame_html, obj, rows, float_format="%.4g")
     else:
         body = f"<pre>{html.escape(str(obj))}</pre>"
     title = html.escape(name)
@@ -487,10 +570,19 @@ async def download(request: Request) -> Response:
     results, run_of = (s.results, s.run_of) if s else (None, None)
     if not results:
         return HTMLResponse("<p>Nothing to download yet: run a template first.</p>", status_code=404)
-    with tempfile.TemporaryDirectory() as tmp:
-        content = results.to_zip(Path(tmp) / "results.zip").read_bytes()
+    try:
+        content = await run_in_threadpool(_zip_bytes, results)
+    except InputError as exc:  # e.g. an output dataset Stata cannot hold
+        s.message = f"Download: {exc}"
+        return _refused(s.message)
     name = f"{run_of[0] if run_of else 'statjr'}_results.zip"
     return Response(content, media_type="application/zip", headers={"Content-Disposition": _attachment(name)})
+
+
+def _zip_bytes(results: Results) -> bytes:
+    """Every output zipped (off the event loop: plots are drawn and datasets written here)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return results.to_zip(Path(tmp) / "results.zip").read_bytes()
 
 
 # ------------------------------------------------------------ the app
