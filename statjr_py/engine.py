@@ -91,6 +91,7 @@ def run_job(args: tuple) -> Results:
     executor, progress = (rest + [None, None])[:2]
     ctx = prepare(template, dataset, invars, estoptions, executor=executor, progress=progress)
     results = ctx.template.run(ctx)
+    results.headline = tuple(ctx.template.headline)  # what a notebook shows first
     results.add("script.py", script_text(ctx), "python")
     results.add("Inputs", ctx.answers.input_string(), "text")
     return results

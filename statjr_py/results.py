@@ -113,6 +113,8 @@ class Results(OrderedDict):
         self.params: list = []
         #: The warnings the run raised, as text (shown by the CLI and the web page).
         self.warnings: list[str] = []
+        #: The tables a notebook shows first (the template's headline).
+        self.headline: tuple = ()
 
     def __setitem__(self, name: str, obj: Any) -> None:
         # Every output needs a kind, or save() cannot choose its format; keep
@@ -268,6 +270,23 @@ class Results(OrderedDict):
 
     def tables(self) -> Iterator[str]:
         return (n for n in self if self.kind(n) == "table")
+
+    def imputed_datasets(self) -> list[pd.DataFrame]:
+        """The M completed datasets of an ImputeModel or 2LevelImpute run, in order."""
+        from .interop import imputed_datasets
+
+        return imputed_datasets(self)
+
+    def to_arviz(self, fit: str | None = None):
+        """One fit's chains as an ArviZ InferenceData (see :func:`statjr_py.interop.to_arviz`)."""
+        from .interop import to_arviz
+
+        return to_arviz(self, fit)
+
+    def _repr_html_(self) -> str:
+        from .interop import results_html
+
+        return results_html(self)
 
     def __repr__(self) -> str:
         lines = [f"Results with {len(self)} outputs:"]

@@ -33,6 +33,7 @@ ANSWERS = {  # the worked example, with small iteration counts
     "want2": "Yes", "yimp2": ["schgendmiss"], "bin2_1": "Unordered", "ncatsschgendmiss": "3",
     "ximp2_0_0": ["cons"], "ximp2_0_1": ["cons"], "condmarg": "Yes", "numimpute": "2",
     "impute1st": "100", "imputeevery": "20", "smc": "No", "burnin": "20", "iterations": "200",
+    "imputationplots": "No",
 }
 
 
