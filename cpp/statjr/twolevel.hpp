@@ -32,6 +32,20 @@ struct Moments {
     }
 };
 
+// Omega | u ~ IW(nu + J, Psi + sum_j u_j u_j'), the conjugate Gibbs draw of
+// a q x q random-effect covariance under an IW(nu, Psi) prior.  The
+// templates use nu = -(q + 1) and Psi ~ 0 (1e-12 I, only to keep the scale
+// invertible): the flat prior p(Omega) = const, so the posterior is
+// IW(J - q - 1, S) (2LevelRS.py explains the choice).
+inline void draw_covariance_given(Rng &rng, const Vec &u, int J, int q, double nu, const Vec &psi,
+                                  Vec &omega) {
+    Vec s = psi;
+    for (int j = 0; j < J; ++j)
+        for (int a = 0; a < q; ++a)
+            for (int b = 0; b < q; ++b) s[a * q + b] += u[j * q + a] * u[j * q + b];
+    draw_inverse_wishart(rng, nu + J, s.data(), q, omega.data());
+}
+
 // y_ij = x_ij' beta + z_ij' u_j + e_ij,  u_j ~ N(0, Omega) (q x q),
 // e_ij ~ N(0, sigma2).  Priors: flat on beta; inverse-Wishart(nu, Psi) on
 // Omega (nu = -(q + 1), Psi = 0 is the flat prior the templates use; for
@@ -205,11 +219,7 @@ struct NormalRandomCoefficients {
     }
 
     void draw_variances(Rng &rng) {
-        Vec s = psi;
-        for (int j = 0; j < J; ++j)
-            for (int a = 0; a < q; ++a)
-                for (int b = 0; b < q; ++b) s[a * q + b] += u[j * q + a] * u[j * q + b];
-        draw_inverse_wishart(rng, nu + J, s.data(), q, omega.data());
+        draw_covariance_given(rng, u, J, q, nu, psi, omega);
         refresh_omega_inv();
         sigma2 = 1.0 / gamma(rng, a0 + 0.5 * n, b0 + 0.5 * rss());
     }
