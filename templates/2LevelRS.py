@@ -45,9 +45,7 @@ log = logging.getLogger("statjr_py.templates.2LevelRS")
 class TwoLevelRS(Template, ModelOfInterest):
     name = "2LevelRS"
     moi_level = 2
-    #: 2LevelImpute offers 2LevelRS for Normal responses only: its tests still
-    #: expect random slopes to be refused for Binomial and Poisson MOIs.
-    moi_distributions = ("Normal",)
+    moi_distributions = ("Normal", "Binomial", "Poisson")
     moi_slopes = True
     reserved = ("omega_u(", "sigma2_e", "deviance")
     description = ("Two-level random-coefficients (random slopes) model (Normal, Binomial or "

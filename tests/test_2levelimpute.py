@@ -154,7 +154,6 @@ def test_random_slope_moi(tutmiss):
 
 @pytest.mark.parametrize("change, pattern", [
     ({"x": "cons,standlrtmiss,avslrtmiss"}, "'avslrtmiss' has missing values but is not a response"),
-    ({"MOIdist": "Binomial", "y": "girlmiss"}, "no model of interest fits Binomial responses with random slopes"),
     ({"numimpute": "four"}, "'numimpute' = 'four': not a number"),
     ({"numimpute": "0"}, "'numimpute' = '0'"),
     ({"numimpute": "1"}, "'numimpute' = '1': must be at least 2"),
@@ -166,9 +165,6 @@ def test_bad_input(tutmiss, change, pattern):
     inv = {**invars(), **SMALL, **change}
     if change.get("ncatsschgendmiss") == "2":
         del inv["ximp2_0_1"]  # two categories: one latent coordinate
-    if change.get("MOIdist") == "Binomial":
-        inv["MOIslope"] = "Yes"
-        inv["z"] = "cons"
     with pytest.raises(InputError, match=pattern):
         RunStatJR("2LevelImpute", tutmiss, inv, {"diagnostics": False})
 
@@ -204,3 +200,14 @@ def test_imputation_model_plots_can_be_switched_on(tutmiss):
     assert "Imputation_Model_omega_u(girlmiss,girlmiss).svg" in plots
     off = RunStatJR("2LevelImpute", tutmiss, {**invars(), **SMALL})
     assert not [n for n in off if n.startswith("Imputation_Model_") and n.endswith(".svg")]
+
+
+@pytest.mark.parametrize("dist", ["Binomial", "Poisson"])
+def test_random_slope_moi_for_binomial_and_poisson(tutmiss, dist):
+    """2LevelRS declares Binomial and Poisson, so 2LevelImpute offers them with MOIslope: Yes."""
+    inv = {**invars(), **SMALL, "MOIdist": dist, "MOIslope": "Yes", "y": "girlmiss",
+           "x": "cons,standlrtmiss", "z": "cons,standlrtmiss"}
+    res = RunStatJR("2LevelImpute", tutmiss, inv, {"diagnostics": False})
+    assert "2LevelRS.cpp" in res
+    terms = set(res["ResultsTable:Imputation"]["term"])
+    assert {"standlrtmiss", "omega_u(cons,standlrtmiss)"} <= terms and "sigma2_e" not in terms
