@@ -244,7 +244,8 @@ class Results(OrderedDict):
                     progress(done, len(files))
             (staging / MANIFEST).write_bytes(_manifest(files))
             _install(staging, target, files)
-        log.info("%d outputs written to %s", len(files), target.real)
+        # DEBUG, not INFO: the CLI prints this itself, and `statjr -v` showed it twice (issue #16)
+        log.debug("%d outputs written to %s", len(files), target.real)
         return [Path(folder) / fname for fname in files.values()]
 
     def to_zip(self, path, overwrite: bool = False) -> Path:
