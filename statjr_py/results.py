@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterator
 
 import pandas as pd
 
+from .csvout import frame_csv
 from .errors import InputError, short_repr
 from .stata import dta_bytes
 
@@ -178,7 +179,7 @@ class Results(OrderedDict):
     def _bytes(self, name: str) -> bytes:
         obj, kind = self[name], self.kind(name)
         if kind == "table":
-            return _utf8(obj.to_csv(index=False))
+            return _utf8(frame_csv(obj))  # to_csv(index=False)'s text, faster
         if kind == "dataset":
             return dta_bytes(obj, f"output {short_repr(name)}")
         return _utf8(str(obj))

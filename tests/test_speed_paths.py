@@ -2,7 +2,12 @@
 values, the lazily loaded template registry and the precompiled-header cache."""
 import logging
 
+import numpy as np
+import pandas as pd
+import pytest
+
 from statjr_py.cli import main
+from statjr_py.csvout import frame_csv
 
 TREE_STRING = "{'y': 'normexam', 'D': 'Normal', 'x': 'cons,standlrt'}"
 SMALL = "{'burnin': 20, 'iterations': 100, 'nchains': 1, 'diagnostics': False}"
@@ -17,3 +22,53 @@ def test_verbose_run_says_outputs_written_once(capsys, caplog, tmp_path):
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     said = (printed.out + printed.err).count("outputs written") + sum("outputs written" in m for m in logged)
     assert said == 1
+
+
+# ---------------------------------------------------------------- CSV text
+def _random_doubles(n, seed):
+    """Every kind of float64: random bit patterns (subnormals, huge, NaN payloads) and the edge values."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 2 ** 64 - 1, size=n, dtype=np.uint64, endpoint=True).view(np.float64)
+    edges = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, 0.1, 1e16, 1e-5, 1e15, 2.0 ** 53, 5e-324,
+             np.finfo(float).max, -np.finfo(float).tiny]
+    return np.concatenate([x, edges])
+
+
+@pytest.mark.parametrize("frame", [
+    pd.DataFrame({"chain": np.zeros(3, dtype=np.int64), "beta(x,cons)": [0.5, np.nan, -1e-300],
+                  'a "quoted" name': [1.0, 2.0, 3.0]}),
+    pd.DataFrame({"only": [1.0, np.nan, 2.0]}),  # a lone empty field is quoted, not a blank line
+    pd.DataFrame({1: [1, 2], 2: np.array([np.iinfo(np.int64).min, 2 ** 63 - 1])}),
+    pd.DataFrame({"u": np.array([0, 2 ** 64 - 1], dtype=np.uint64), "i": np.array([1, -2], dtype=np.int32)}),
+    pd.DataFrame(np.ones((2, 2)), columns=["x", "x"]),
+    pd.DataFrame({"f32": np.array([0.1], dtype=np.float32)}),  # pandas' route
+    pd.DataFrame({"a": [1.0], "s": ["text, with comma"]}),  # pandas' route
+    pd.DataFrame({"a": pd.Series([], dtype=float)}),
+    pd.DataFrame(),
+], ids=["names", "one-column", "int-names", "uint-int32", "duplicates", "float32", "strings", "no-rows",
+        "nothing"])
+def test_frame_csv_is_pandas_text(frame):
+    assert frame_csv(frame) == frame.to_csv(index=False)
+
+
+def test_frame_csv_values_round_trip_exactly():
+    x = _random_doubles(20_000, 16)
+    frame = pd.DataFrame({"x": x, "y": x[::-1].copy(), "n": np.arange(x.size)})
+    text = frame_csv(frame)
+    assert text == frame.to_csv(index=False)
+    rows = [line.split(",") for line in text.splitlines()[1:]]
+    back = np.array([float(r[0]) if r[0] else np.nan for r in rows])
+    same_bits = back.view(np.uint64) == x.view(np.uint64)
+    assert np.all(same_bits | (np.isnan(back) & np.isnan(x)))
+    assert [int(r[2]) for r in rows] == list(range(x.size))
+
+
+def test_saved_chains_read_back_exactly(tmp_path):
+    from statjr_py import Results
+
+    res = Results()
+    draws = np.random.default_rng(3).normal(size=(500, 3)) * np.array([1e-8, 1.0, 1e8])
+    res["out"] = pd.DataFrame(draws, columns=["a", "b", "c"])
+    res.save(tmp_path / "o")
+    back = pd.read_csv(tmp_path / "o" / "out.csv", float_precision="round_trip")
+    assert np.array_equal(back.to_numpy(), draws)
