@@ -10,8 +10,11 @@ in 2LevelImpute names it.  A new model of interest is one new template file.
 The protocol, after statsmodels' model classes: what it fits
 (``moi_level``, ``moi_distributions``, ``moi_slopes``), its questions
 (:meth:`ModelOfInterest.moi_questions`), how those answers become its own
-invars (:meth:`ModelOfInterest.moi_invars`), and its estimates and their
-covariance matrix per fit (:meth:`ModelOfInterest.estimates`).
+invars (:meth:`ModelOfInterest.moi_invars`), its estimates and their
+covariance matrix per fit (:meth:`ModelOfInterest.estimates`) and,
+optionally, a maximum-likelihood fit (:meth:`ModelOfInterest.ml_fit`) for the
+pooled likelihood-ratio test D3; a model that does not provide one gets D1
+and D2 only.
 """
 from __future__ import annotations
 
@@ -95,6 +98,29 @@ class ModelOfInterest:
         draws = results["out"][names].to_numpy()
         cov = np.atleast_2d(np.cov(draws, rowvar=False))
         return names, draws.mean(axis=0), cov
+
+    def ml_fit(self, frame, answers, dist: str, drop=()):
+        """A maximum-likelihood fit of this model to one dataset, for D3, or None.
+
+        D3 (:func:`statjr_py.pooling.d3`) evaluates each imputation's
+        likelihood at the pooled ML estimates, which the MCMC fits cannot give;
+        a model whose likelihood can be evaluated returns a
+        :class:`statjr_py.mlfit.MLFit` here (e.g. from
+        :func:`statjr_py.mlfit.normal_ml`).  The default, None, says the model
+        has none, and 2LevelImpute then reports D1 and D2 only.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            One completed dataset.
+        answers : mapping
+            The answers :meth:`moi_questions` asked (``y``, ``x``, ``L2ID``, ...).
+        dist : str
+            The response distribution (MOIdist).
+        drop : sequence of str
+            Terms of ``x`` (design names) to leave out: the null model of a test.
+        """
+        return None
 
 
 def models_of_interest() -> list:

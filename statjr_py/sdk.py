@@ -20,11 +20,13 @@ Running
 Results
     :func:`summarise` (ModelResults from draws), :func:`autocorrelation`,
     :func:`warn_convergence`, :func:`add_diagnostic_plots`,
-    :func:`chains_frame`, :func:`rubin` (Rubin's rules), :func:`d1`, :func:`d2`
-    (multiparameter tests), :func:`render_string`
+    :func:`chains_frame`, :func:`rubin` (Rubin's rules), :func:`d1`, :func:`d2`,
+    :func:`d3` (multiparameter tests), :func:`render_string`
     (LaTeX through Jinja2, names escaped by the ``tex`` filter), :func:`tex`.
 Models of interest
-    :class:`ModelOfInterest`, :func:`models_of_interest`, :func:`choose_model`.
+    :class:`ModelOfInterest`, :func:`models_of_interest`, :func:`choose_model`;
+    for D3, :class:`MLFit`, :func:`normal_ml` (ML fits of Normal models) and
+    :func:`d3_test` (D3 from lists of them).
 Imputations
     :class:`ImputedVariable`, :func:`imputation_diagnostics`,
     :func:`missing_by_unit`, :func:`imputation_svg`.
@@ -36,8 +38,9 @@ from .context import add_diagnostic_plots, chains_frame
 from .datasets import column, complete_rows, design, level2_index
 from .impdiag import ImputedVariable, imputation_diagnostics, imputation_svg, missing_by_unit
 from .diagnostics import autocorrelation, summarise, warn_convergence
+from .mlfit import MLFit, d3_test, normal_ml
 from .moi import ModelOfInterest, choose_model, models_of_interest
-from .pooling import d1, d2, rubin
+from .pooling import d1, d2, d3, rubin
 from .regression import (LINK_ENUM, LINKS, ask_distribution, ask_explanatory, check_response,
                          full_rank,
                          column_levels, link_of, link_tex, prepare_two_level, residual_requests,
@@ -51,7 +54,7 @@ __all__ = [
     "two_level_outputs",
     "Schedule", "Fetch", "check_memory",
     "summarise", "autocorrelation", "warn_convergence", "add_diagnostic_plots", "chains_frame",
-    "rubin", "d1", "d2", "render_string", "tex",
-    "ModelOfInterest", "models_of_interest", "choose_model",
+    "rubin", "d1", "d2", "d3", "render_string", "tex",
+    "ModelOfInterest", "models_of_interest", "choose_model", "MLFit", "normal_ml", "d3_test",
     "ImputedVariable", "imputation_diagnostics", "missing_by_unit", "imputation_svg",
 ]

@@ -15,7 +15,7 @@ import pandas as pd
 
 from statjr_py import InputError, ModelSpec, Param, Template, Variable
 from statjr_py.sdk import (ModelOfInterest, LINK_ENUM, ask_distribution, ask_explanatory, check_response, complete_rows,
-                           design, full_rank, link_of, link_tex, response, warn_dropped)
+                           design, full_rank, link_of, link_tex, normal_ml, response, warn_dropped)
 
 log = logging.getLogger("statjr_py.templates.1LevelMod")
 
@@ -84,6 +84,11 @@ $2.38/\sqrt{K}$ and is tuned every 100 burn-in iterations towards 30\% acceptanc
                              context=context, notes={"n": n, "dropped": dropped})
         return ModelSpec(arrays={"y": y, "X": X, "m": m, "off": off}, params=beta + [deviance],
                          context=context, notes={"n": n, "dropped": dropped})
+
+    def ml_fit(self, frame, answers, dist, drop=()):
+        """The ML linear model (OLS, sigma2 = RSS/n) for D3; Normal responses only
+        (for Binomial and Poisson the pooled test is D1 or D2)."""
+        return normal_ml(frame, answers, drop) if dist == "Normal" else None
 
     def outputs(self, fit, results):
         dic = fit.dic(fit.mean(fit.spec.monitored))

@@ -6,7 +6,9 @@ and the imputation model, then
 1. runs ImputeModel (its chains in parallel) for ``numimpute`` datasets;
 2. fits the MOI to each dataset (in parallel) with 1LevelMod, 2LevelMod or
    2LevelRS, chosen from MOIlevel, MOIdist and MOIslope;
-3. pools the fits with Rubin's rules (statjr_py.pooling.rubin);
+3. pools the fits with Rubin's rules (statjr_py.pooling.rubin) and tests sets
+   of terms jointly (D1, D2 and, for Normal 1-level and random-intercept
+   MOIs, D3 from ML refits: ResultsTable:Tests);
 4. fits the MOI to the complete cases for comparison.
 
 Complete-data degrees of freedom for Rubin's rules (nu_com): n - k for
@@ -27,8 +29,9 @@ import pandas as pd
 
 from statjr_py import (L2ID, SVG, InputError, Integer, Results, Template, Text, Var, YesNo,
                        get_template)
-from statjr_py.sdk import (add_diagnostic_plots, choose_model, d1, d2, column_levels, design, level2_index,
-                           models_of_interest, render_string, rubin, summarise, warn_convergence)
+from statjr_py.sdk import (add_diagnostic_plots, choose_model, d1, d2, d3_test, column_levels, design,
+                           level2_index, models_of_interest, render_string, rubin, summarise,
+                           warn_convergence)
 from statjr_py.sdk import (ImputedVariable, check_memory, imputation_diagnostics, imputation_svg,
                            missing_by_unit)
 
@@ -224,12 +227,23 @@ class TwoLevelImpute(Template):
             sets.append(("+".join(names), names))
         return sets
 
-    def joint_tests(self, frame, answers, moi, fits, dfc: dict) -> pd.DataFrame:
-        """ResultsTable:Tests: each set of terms tested all zero by D1 and D2.
+    def joint_tests(self, frame, answers, moi, fits, dfc: dict, datasets=()) -> pd.DataFrame:
+        """ResultsTable:Tests: each set of terms tested all zero by D1, D2 and, where the
+        model of interest has a maximum-likelihood fit, D3.
 
         D1 uses the complete-data df of the set's terms (the smallest of them,
-        as for a level-2 variable J - k); see statjr_py.pooling.
+        as for a level-2 variable J - k); see statjr_py.pooling.  D1 and D2
+        pool the MCMC fits' posterior means and covariances.  D3 (Meng & Rubin
+        1992) refits the model by ML to every imputed dataset, with and without
+        the set's terms (``moi.ml_fit``: Normal 1- and 2-level random-intercept
+        models), as mitml's testModels does with lm and lmer(REML = FALSE).
+        Models without one (random slopes, Binomial, Poisson) have no D3 rows.
         """
+        dist = answers["MOIdist"]
+        full = [moi.ml_fit(d, answers, dist) for d in datasets]
+        has_ml = bool(full) and all(f is not None for f in full)
+        if not has_ml:
+            log.info("%s has no maximum-likelihood fit for %s responses: no D3 tests", moi.name, dist)
         rows = []
         for name, terms in self.test_sets(frame, answers):
             est, cov = [], []
@@ -241,6 +255,10 @@ class TwoLevelImpute(Template):
             for method, res in (("D1", d1(est, cov, min(dfc[t] for t in terms))),
                                 ("D2", d2(est, cov))):
                 rows.append({"test": name, "terms": "+".join(terms), "method": method, **res})
+            if has_ml:
+                null = [moi.ml_fit(d, answers, dist, drop=terms) for d in datasets]
+                rows.append({"test": name, "terms": "+".join(terms), "method": "D3",
+                             **d3_test(full, null)})
         return pd.DataFrame(rows, columns=["test", "terms", "method", "F", "df1", "df2", "p", "riv"])
 
     # --------------------------------------------------------------------- run
@@ -330,7 +348,7 @@ class TwoLevelImpute(Template):
         results.add("ResultsTable:Tests", self.joint_tests(
             frame, answers, choose_model(2 if answers.get("MOIlevel") == "2 levels" else 1,
                                          answers["MOIdist"], bool(answers.get("MOIslope"))),
-            fits, dict(zip(terms, dfc))), "table")
+            fits, dict(zip(terms, dfc)), datasets), "table")
         ccres = cc["ModelResults"][["term", "kind", "mean", "sd", "2.5%", "97.5%"]].rename(
             columns={"mean": "estimate", "sd": "se", "2.5%": "ci_lower", "97.5%": "ci_upper"})
         ccres["n"] = len(keep)

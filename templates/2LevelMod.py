@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from statjr_py import L2ID, ModelSpec, Param, Template, Variable
 from statjr_py.sdk import (ModelOfInterest, LINK_ENUM, ask_distribution, ask_explanatory, link_of, link_tex,
-                           prepare_two_level, residual_requests, two_level_outputs)
+                           normal_ml, prepare_two_level, residual_requests, two_level_outputs)
 
 
 class TwoLevelMod(Template, ModelOfInterest):
@@ -76,6 +76,11 @@ the inverse Fisher information at the mode (ignoring $u$) scaled by $s$, tuned i
                          + [Param("deviance", "deviance", monitored=False)])
 
     requests = staticmethod(residual_requests)
+
+    def ml_fit(self, frame, answers, dist, drop=()):
+        """The ML random-intercept model (lmer with REML = FALSE) for D3; Normal
+        responses only: a GLMM's likelihood needs numerical integration."""
+        return normal_ml(frame, answers, drop, l2id=answers["L2ID"]) if dist == "Normal" else None
 
     def outputs(self, fit, results):
         two_level_outputs(fit, results, normal=fit.answers["D"] == "Normal")
