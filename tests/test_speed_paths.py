@@ -72,3 +72,36 @@ def test_saved_chains_read_back_exactly(tmp_path):
     res.save(tmp_path / "o")
     back = pd.read_csv(tmp_path / "o" / "out.csv", float_precision="round_trip")
     assert np.array_equal(back.to_numpy(), draws)
+
+
+# ---------------------------------------------------------------- registry
+def _child(code, env=None):
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_one_template_imports_only_its_own_file():
+    out = _child("import sys; from statjr_py import get_template; get_template('imputemodel'); "
+                 "print(sorted(m.rsplit('_', 2)[-2] for m in sys.modules if m.startswith('statjr_templates.')))")
+    assert out.split() == ["['ImputeModel']"]
+
+
+def test_names_the_files_do_not_spell_out_are_found_by_importing_all(tmp_path):
+    (tmp_path / "dyn.py").write_text(
+        "from statjr_py import Template\n\n"
+        "class Dyn(Template):\n"
+        "    name = ''.join(['Dyn', 'Named'])\n")
+    (tmp_path / "shadow.py").write_text(
+        "from statjr_py import Template\n\n"
+        "class Mine(Template):\n"
+        '    name = "1LevelMod"  # a user\'s template shadows the bundled one\n')
+    out = _child("from statjr_py import get_template, templates; "
+                 "print(get_template('dynnamed').name, type(get_template('1levelmod')).__name__, "
+                 "templates()['1LevelMod'].__name__)", {"STATJR_TEMPLATES": str(tmp_path)})
+    assert out.split() == ["DynNamed", "Mine", "Mine"]
