@@ -1,7 +1,9 @@
 """Loading datasets and turning chosen variables into design matrices.
 
 Datasets are always copied on entry, so nothing a template does can alter the
-caller's DataFrame or file.
+caller's DataFrame or file.  A ``.dta``'s variable and value labels come with
+its frame, in ``frame.attrs`` (:class:`statjr_py.stata.Labels`), so that the
+outputs can carry them again.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from .errors import InputError, short_repr, suggest
 from .inputs import CONS, Var
 from .paths import search_path
 from .results import path_problem, shown_path
+from .stata import LABELS_KEY, Labels, code_label, labels_of
 
 log = logging.getLogger("statjr_py.datasets")
 
@@ -32,6 +35,11 @@ class Dataset:
     name: str
     frame: pd.DataFrame
     source: str | None = None  # the path or bundled name, for script.py
+
+    @property
+    def labels(self) -> Labels:
+        """The variable and value labels the data carry (from a .dta, or the caller's frame)."""
+        return labels_of(self.frame)
 
 
 def bundled_names() -> list[str]:
@@ -48,12 +56,15 @@ def _read(path: Path) -> pd.DataFrame:
     try:
         if suffix == ".dta":
             import pyreadstat
-            frame, _meta = pyreadstat.read_dta(str(path))
+            frame, meta = pyreadstat.read_dta(str(path))
             # integer columns with missing values arrive as objects: make them numeric
             for col in frame.columns[frame.dtypes == object]:
                 numeric = pd.to_numeric(frame[col], errors="coerce")
                 if numeric.notna().sum() == frame[col].notna().sum():
                     frame[col] = numeric
+            labels = Labels.from_meta(meta).restricted(frame.columns)
+            if labels:  # kept for the outputs (docs/interchange.md)
+                frame.attrs[LABELS_KEY] = labels
             return frame
         if suffix in _TEXT:
             return _read_text(path, suffix)
@@ -495,11 +506,6 @@ def categories(frame: pd.DataFrame, name: str) -> list[float]:
     """Sorted distinct observed codes of a categorical variable."""
     values = column(frame, name)
     return sorted(set(values[~np.isnan(values)].tolist()))
-
-
-def code_label(code: float) -> str:
-    """A category code as it appears in a term name (``2.0`` -> ``'2'``)."""
-    return str(int(code)) if float(code).is_integer() else str(code)
 
 
 def design(frame: pd.DataFrame, variables: Sequence[Var]) -> tuple[np.ndarray, list[str]]:

@@ -11,6 +11,8 @@ import warnings
 from concurrent.futures import Executor
 from typing import Any, Callable, Mapping
 
+import pandas as pd
+
 from .checks import check_data
 from .context import RunContext
 from .datasets import load_dataset
@@ -19,6 +21,7 @@ from .inputs import resolve
 from .registry import get_template
 from .results import Results
 from .run import EstOptions
+from .stata import Labels, labels_of, with_labels
 from .template import Template
 
 log = logging.getLogger("statjr_py.engine")
@@ -91,10 +94,53 @@ def run_job(args: tuple) -> Results:
     executor, progress = (rest + [None, None])[:2]
     ctx = prepare(template, dataset, invars, estoptions, executor=executor, progress=progress)
     results = ctx.template.run(ctx)
+    apply_labels(results, ctx.data.labels, list(ctx.data.frame.columns))
     results.headline = tuple(ctx.template.headline)  # what a notebook shows first
     results.add("script.py", script_text(ctx), "python")
     results.add("Inputs", ctx.answers.input_string(), "text")
     return results
+
+
+#: Table columns whose rows name parameters, or sums of them (ResultsTable:Tests).
+TERM_COLUMNS = ("term", "terms")
+
+
+def apply_labels(results: Results, labels: Labels, columns: list) -> None:
+    """Carry the data's labels into a run's outputs, whatever the template.
+
+    Done here, after the template's ``run``, so that every template gets it
+    and none has to know about labels (nor can leak them into C++ or LaTeX):
+
+    * each ``dataset`` output carries the labels of its columns (its own,
+      then the data's), which :func:`statjr_py.stata.dta_bytes` writes into
+      the ``.dta``;
+    * each table whose rows name parameters (a ``term`` or ``terms``
+      column) gains a ``label`` column just after it
+      (:meth:`Labels.describe`: ``schgendmiss_0`` reads ``mixed``).
+
+    Data without labels leave every output as it was, so that tables keep
+    their columns for anyone reading them by position; data with labels give
+    every such table the column, empty where a row has no label.  A table that
+    already has a ``label`` column (e.g. a sub-run's, labelled already) is
+    left alone.  Outputs are replaced by labelled copies, never changed in
+    place.
+    """
+    if not labels:
+        return
+    for name in list(results):
+        obj, kind = results[name], results.kind(name)
+        if not isinstance(obj, pd.DataFrame):
+            continue
+        if kind == "dataset":
+            results[name] = with_labels(obj, labels_of(obj).merged(labels))
+            continue
+        where = next((c for c in TERM_COLUMNS if c in obj.columns), None)
+        if kind != "table" or where is None or "label" in obj.columns:
+            continue
+        table = obj.copy(deep=False)
+        described = labels.describe(obj[where], columns)
+        table.insert(list(obj.columns).index(where) + 1, "label", described)
+        results[name] = table
 
 
 def _validated_options(job: RunContext) -> dict:

@@ -5,23 +5,33 @@ a digit and not a reserved word; values are numbers within 2**1023 or text.
 Columns that break these rules are renamed or converted, the original name
 kept as the variable label, and one :class:`~statjr_py.DataWarning` says
 what changed.
+
+Labels travel with the data: a ``.dta`` read by statjr-py keeps its variable
+and value labels in ``frame.attrs[LABELS_KEY]`` (a :class:`Labels`), and every
+``.dta`` written from a frame carrying them has them again (see
+docs/interchange.md).  Label texts are the user's strings: they go into
+``.dta`` files and, escaped as every cell is, into tables and pages, never
+into generated C++ or LaTeX.
 """
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import re
 import unicodedata
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from .errors import DataWarning, InputError, short_repr
 
-__all__ = ["dta_bytes", "write_dta"]
+__all__ = ["LABELS_KEY", "Labels", "code_label", "dta_bytes", "labels_of", "with_labels",
+           "write_dta"]
 
 
 #: Names Stata keeps for itself ([U] 11.3), plus ``str1`` ... ``str2045``.
@@ -188,11 +198,14 @@ def _text(v: Any) -> str:
         return short_repr(v)
 
 
-def _stata_safe(frame: pd.DataFrame, what: str = "dataset") -> tuple[pd.DataFrame, list]:
-    """A copy Stata can hold, and variable labels keeping the original names.
+def _stata_safe(frame: pd.DataFrame, what: str = "dataset"
+                ) -> tuple[pd.DataFrame, list, dict[str, dict[int, str]]]:
+    """A copy Stata can hold, its variable labels and its value labels.
 
     Illegal or clashing column names are renamed (see :func:`_stata_names`);
     bool, text-and-number, all-missing and infinite values are converted.
+    A column's variable label is its own (from ``frame.attrs``, see
+    :class:`Labels`) or, for a renamed column without one, its old name.
     One :class:`DataWarning` says what changed, since the user will look
     for the old names in Stata.
     """
@@ -203,34 +216,39 @@ def _stata_safe(frame: pd.DataFrame, what: str = "dataset") -> tuple[pd.DataFram
             for i, new in enumerate(names)}
     safe = pd.DataFrame(data) if data else pd.DataFrame(index=range(len(frame)))
     renamed = [(col, new) for col, new in zip(columns, names) if col != new]
-    labels = [(str(col).replace("\x00", "")[:80] or None) if col != new else None
+    own = labels_of(frame)
+    labels = [_stata_text(own.variables[col], VARIABLE_LABEL_MAX) if col in own.variables
+              else (str(col).replace("\x00", "")[:VARIABLE_LABEL_MAX] or None) if col != new else None
               for col, new in zip(columns, names)]
+    values = _value_labels(own, columns, names, safe, notes)
     if renamed:
         listing = ", ".join(f"{short_repr(str(c))} -> {n}" for c, n in renamed[:10])
         more = f" and {len(renamed) - 10} more" if len(renamed) > 10 else ""
         notes.insert(0, "columns renamed so that Stata can hold them (the old names are "
-                        f"the variable labels): {listing}{more}")
+                        f"the variable labels unless they had their own): {listing}{more}")
     if notes:
         warnings.warn(f"{what}: " + "; ".join(notes), DataWarning, stacklevel=4)
-    return safe, labels
+    return safe, labels, values
 
 
 def dta_bytes(frame: pd.DataFrame, what: str = "dataset") -> bytes:
     """A DataFrame as Stata .dta bytes (pyreadstat keeps codes and missing values).
 
     Names and values Stata cannot hold are converted first (:func:`_stata_safe`);
-    should pyreadstat still refuse, the InputError names ``what``.
+    the frame's variable and value labels (:func:`labels_of`) are written with
+    it; should pyreadstat still refuse, the InputError names ``what``.
     """
     import tempfile
 
     import pyreadstat
 
-    safe, labels = _stata_safe(frame, what)
+    safe, labels, values = _stata_safe(frame, what)
     fd, tmp = tempfile.mkstemp(suffix=".dta")
     os.close(fd)
     try:
         try:
-            pyreadstat.write_dta(safe, tmp, column_labels=labels)
+            pyreadstat.write_dta(safe, tmp, column_labels=labels,
+                                 variable_value_labels=values or None)
         except (ValueError, TypeError, OverflowError, RuntimeError, pyreadstat.ReadstatError,
                 pyreadstat.PyreadstatError) as exc:
             raise InputError(f"{what} cannot be written as Stata .dta ({type(exc).__name__}: "
@@ -241,5 +259,188 @@ def dta_bytes(frame: pd.DataFrame, what: str = "dataset") -> bytes:
 
 
 def write_dta(frame: pd.DataFrame, path) -> None:
-    """Write a DataFrame as .dta; used for the bundled datasets and outputs."""
+    """Write a DataFrame as .dta, with its labels; used for the bundled datasets and outputs."""
     Path(path).write_bytes(dta_bytes(frame, f"dataset for '{path}'"))
+
+
+# ----------------------------------------------------------------------- labels
+#: Where a DataFrame keeps its Stata labels: ``frame.attrs[LABELS_KEY]``, a :class:`Labels`.
+LABELS_KEY = "statjr_labels"
+#: Stata's longest variable label, in characters.
+VARIABLE_LABEL_MAX = 80
+#: Stata's longest value label (.dta format 118), in characters.
+VALUE_LABEL_MAX = 32000
+
+
+def code_label(code: float) -> str:
+    """A category code as it appears in a term name (``2.0`` -> ``'2'``)."""
+    return str(int(code)) if float(code).is_integer() else str(code)
+
+
+def _is_code(value: Any) -> bool:
+    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and math.isfinite(float(value)))
+
+
+@dataclass
+class Labels:
+    """The variable and value labels of a dataset's columns, as a .dta holds them.
+
+    Kept in the frame's ``attrs`` (under :data:`LABELS_KEY`) rather than
+    beside it, so that a frame passed on, e.g. ``load_dataset('x.dta').frame``
+    given to ``RunStatJR``, keeps them: pandas copies ``attrs`` with the
+    frame, and statjr-py never changes the caller's frame.
+
+    Parameters
+    ----------
+    variables : dict
+        Column name -> variable label (Stata's ``label variable``).
+    values : dict
+        Column name -> {code: label} (Stata's ``label define`` and ``label
+        values``).  Codes are kept as floats, the way statjr-py reads a
+        column's values, so that a code looks up the same whatever the
+        column's dtype.
+
+    Raises
+    ------
+    InputError
+        A code that is not a finite number: Stata labels numbers only.
+    """
+
+    variables: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Mapping[float, str]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.variables = {str(k): str(v) for k, v in dict(self.variables).items() if v}
+        values = {}
+        for name, mapping in dict(self.values).items():
+            bad = next((c for c in mapping if not _is_code(c)), None)
+            if bad is not None:
+                raise InputError(f"value labels of {short_repr(str(name))}: code {short_repr(bad)} "
+                                 "is not a finite number; Stata labels numeric codes only, so "
+                                 "label the codes, not the texts")
+            if mapping:
+                values[str(name)] = {float(c): str(t) for c, t in mapping.items()}
+        self.values = values
+
+    def __bool__(self) -> bool:
+        return bool(self.variables or self.values)
+
+    @classmethod
+    def from_meta(cls, meta) -> "Labels":
+        """The labels in pyreadstat's metadata of a .dta (labels of missing-value codes dropped)."""
+        variables = getattr(meta, "column_names_to_labels", None) or {}
+        values = {name: {c: t for c, t in mapping.items() if _is_code(c)}
+                  for name, mapping in (getattr(meta, "variable_value_labels", None) or {}).items()}
+        return cls(variables, values)
+
+    def restricted(self, columns: Iterable) -> "Labels":
+        """Only the labels of ``columns``."""
+        keep = {c for c in columns if isinstance(c, str)}
+        return Labels({k: v for k, v in self.variables.items() if k in keep},
+                      {k: v for k, v in self.values.items() if k in keep})
+
+    def merged(self, other: "Labels") -> "Labels":
+        """These labels, and ``other``'s for the columns these do not label."""
+        return Labels({**other.variables, **self.variables}, {**other.values, **self.values})
+
+    def dummies(self, columns: Iterable = ()) -> dict[str, str]:
+        """Name of each labelled category dummy -> its value label.
+
+        A ``.cat`` variable's dummy of code k is ``<var>_<k>``
+        (:func:`statjr_py.datasets.design`); a name that is itself one of
+        ``columns`` means that column and is left out.
+        """
+        taken = set(columns)
+        return {f"{var}_{code_label(code)}": text for var, mapping in self.values.items()
+                for code, text in mapping.items() if f"{var}_{code_label(code)}" not in taken}
+
+    def describe(self, terms: Iterable, columns: Iterable = ()) -> list[str]:
+        """The ``label`` of each term of a results table.
+
+        A term that is a labelled variable gets its variable label; any other
+        term gets its own text with each category dummy in it replaced by the
+        dummy's value label (``schgendmiss_0`` -> ``mixed``,
+        ``omega_u(normexam,schgendmiss_0)`` -> ``omega_u(normexam,mixed)``),
+        or ``''`` when no dummy in it is labelled.
+        """
+        columns = list(columns)
+        dummies = self.dummies(columns)
+        # whole names only (vrband_1 is not inside vrband_10), the longest tried first
+        names = sorted(dummies, key=len, reverse=True)
+        pattern = (re.compile(r"(?<!\w)(" + "|".join(map(re.escape, names)) + r")(?!\w)")
+                   if dummies else None)
+        out = []
+        for term in terms:
+            term = str(term)
+            if term in self.variables and term in columns:
+                out.append(self.variables[term])
+                continue
+            shown = pattern.sub(lambda m: dummies[m.group(1)], term) if pattern else term
+            out.append(shown if shown != term else "")
+        return out
+
+
+def labels_of(frame: pd.DataFrame) -> Labels:
+    """The labels a frame carries (empty when it carries none)."""
+    found = getattr(frame, "attrs", {}).get(LABELS_KEY)
+    return found if isinstance(found, Labels) else Labels()
+
+
+def with_labels(frame: pd.DataFrame, labels: Labels | None = None, *,
+                variables: Mapping[str, str] | None = None,
+                values: Mapping[str, Mapping[float, str]] | None = None) -> pd.DataFrame:
+    """A copy of ``frame`` carrying labels; the caller's frame is left as it was.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    labels : Labels, optional
+        Labels to carry; ``variables`` and ``values`` add to them (and win).
+        Only the labels of the frame's columns are kept.
+    variables : dict, optional
+        Column -> variable label, e.g. ``{'schgend': 'school gender'}``.
+    values : dict, optional
+        Column -> {code: label}, e.g. ``{'schgend': {1: 'mixed', 2: 'boys'}}``.
+    """
+    labels = Labels(variables or {}, values or {}).merged(labels or Labels())
+    out = frame.copy(deep=False)
+    attrs = {k: v for k, v in out.attrs.items() if k != LABELS_KEY}
+    labels = labels.restricted(frame.columns)
+    if labels:
+        attrs[LABELS_KEY] = labels
+    out.attrs = attrs
+    return out
+
+
+def _stata_text(text: str, limit: int) -> str:
+    """A label as Stata can hold it: no NUL (it would end the text), at most ``limit`` characters."""
+    return text.replace("\x00", NUL_REPLACEMENT)[:limit]
+
+
+def _value_labels(own: Labels, columns: list, names: list[str], safe: pd.DataFrame,
+                  notes: list[str]) -> dict[str, dict[int, str]]:
+    """pyreadstat's ``variable_value_labels`` for the written columns.
+
+    Stata attaches value labels to integer codes of numeric variables only:
+    labels of a column written as text, or of codes that are not integers
+    within Stata's long, cannot be written, and a note says so.
+    """
+    out: dict[str, dict[int, str]] = {}
+    for col, new in zip(columns, names):
+        mapping = own.values.get(col) if isinstance(col, str) else None
+        if not mapping:
+            continue
+        if safe[new].dtype == object or not pd.api.types.is_numeric_dtype(safe[new].dtype):
+            notes.append(f"column {short_repr(str(col))} is written as text: its value labels "
+                         "are left out (Stata labels numbers only)")
+            continue
+        low, high = STATA_LONG
+        kept = {int(c): _stata_text(t, VALUE_LABEL_MAX) for c, t in mapping.items()
+                if float(c).is_integer() and low <= c <= high}
+        if len(kept) < len(mapping):
+            notes.append(f"column {short_repr(str(col))}: {len(mapping) - len(kept)} value labels of "
+                         "codes that are not whole numbers within Stata's long are left out")
+        if kept:
+            out[new] = kept
+    return out

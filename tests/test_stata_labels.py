@@ -1,0 +1,237 @@
+"""Stata labels travel (issue #17, item 6): from a .dta, through a run, into the outputs.
+
+A labelled copy of the bundled tutmiss data is written with pyreadstat itself
+(not statjr-py's writer), run through ImputeModel, 2LevelImpute and
+1LevelMod briefly, and the saved .dta outputs are read back with pyreadstat:
+the variable and value labels must be those of the original columns and the
+imputed categories must use the labelled codes.  The label texts are the MLwiN
+tutorial's codings (schgend 1 = mixed, 2 = boys, 3 = girls; tutmiss's
+schgendmiss recodes them 0, 1, 2, which the cross-tabulation below confirms).
+"""
+import html
+import zipfile
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from statjr_py import DataWarning, RunStatJR, load_dataset
+from statjr_py.examples import WORKED_EXAMPLE, WORKED_IMPUTATION
+from statjr_py.stata import LABELS_KEY, Labels, dta_bytes, labels_of, with_labels
+
+VARIABLE_LABELS = {"schgendmiss": "School gender (with missing values)",
+                   "standlrtmiss": "London Reading Test at 11 (with missing values)",
+                   "normexam": "Exam score at 16, normalised"}
+VALUE_LABELS = {"schgendmiss": {0: "mixed", 1: "boys", 2: "girls"},
+                "vrband": {1: "top 25%", 2: "middle 50%", 3: "bottom 25%"},
+                "girlmiss": {0: "boy", 1: "girl"}}
+SHORT = {"impute1st": "60", "imputeevery": "10", "numimpute": "2"}
+OPTS = {"seed": 5, "nchains": 2, "processes": 1, "diagnostics": False, "check_convergence": False}
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory, tutmiss):
+    # schgendmiss's codes are schgend's less one: 0 is mixed (schgend 1), as labelled
+    both = tutmiss.dropna(subset=["schgendmiss"])
+    assert (both["schgendmiss"] == both["schgend"] - 1).all()
+    path = tmp_path_factory.mktemp("labels") / "tutlab.dta"
+    frame = tutmiss.copy()
+    frame.attrs = {}
+    pyreadstat.write_dta(frame, str(path),
+                         column_labels=[VARIABLE_LABELS.get(c) for c in frame.columns],
+                         variable_value_labels=VALUE_LABELS)
+    return path
+
+
+def read_back(data: bytes, tmp_path, name="x.dta"):
+    spot = tmp_path / name
+    spot.write_bytes(data)
+    return pyreadstat.read_dta(str(spot))
+
+
+def check_dta_labels(frame, meta, original):
+    """Labels of every column present are the original's; codes of labelled columns are labelled ones."""
+    for col in frame.columns:
+        assert meta.column_names_to_labels[col] == VARIABLE_LABELS.get(col), col
+        if col in VALUE_LABELS:
+            assert meta.variable_value_labels[col] == VALUE_LABELS[col], col
+            codes = set(frame[col].dropna().unique())
+            assert codes <= set(VALUE_LABELS[col]), (col, codes)
+        else:
+            assert col not in meta.variable_value_labels
+    if original is not None:
+        assert list(frame.columns) == list(original.columns)
+
+
+def test_dta_labels_are_read_and_kept_with_the_frame(labelled):
+    data = load_dataset(labelled)
+    assert data.labels.variables == VARIABLE_LABELS
+    assert data.labels.values == {k: {float(c): t for c, t in v.items()} for k, v in VALUE_LABELS.items()}
+    again = load_dataset(data.frame)  # a frame passed on keeps them, the caller's untouched
+    assert again.labels == data.labels and again.frame is not data.frame
+
+
+def test_unlabelled_data_leave_tables_as_they_were(tutmiss):
+    res = RunStatJR("1LevelMod", tutmiss, {"y": "normexam", "D": "Normal", "x": "cons,vrband.cat"},
+                    {"burnin": 10, "iterations": 20, "nchains": 1, "check_convergence": False})
+    assert "label" not in res["ModelResults"].columns
+    assert list(res["ModelParameters"].columns) == ["term", "kind", "mean", "sd"]
+
+
+@pytest.fixture(scope="module")
+def imputed(labelled):
+    return RunStatJR("ImputeModel", str(labelled), {**WORKED_IMPUTATION, **SHORT}, OPTS)
+
+
+def test_imputed_dta_files_carry_the_labels(imputed, labelled, tmp_path):
+    original, _ = pyreadstat.read_dta(str(labelled))
+    listing = imputed["ImputedDatasets"]
+    assert len(listing) >= 2
+    for name in listing["dataset"]:
+        frame, meta = read_back(dta_bytes(imputed[name]), tmp_path)
+        check_dta_labels(frame, meta, original)
+        assert frame["schgendmiss"].notna().all() and frame["girlmiss"].notna().all()
+        # observed cells are the original's, imputed ones are labelled codes
+        obs = original["schgendmiss"].notna()
+        assert (frame.loc[obs, "schgendmiss"] == original.loc[obs, "schgendmiss"]).all()
+        l2, meta2 = read_back(dta_bytes(imputed[name.replace("datafile", "L2Data")]), tmp_path)
+        check_dta_labels(l2, meta2, None)
+        assert list(l2.columns) == ["school", "schgendmiss"]
+
+
+def test_saved_folder_and_zip_carry_the_labels(imputed, labelled, tmp_path):
+    original, _ = pyreadstat.read_dta(str(labelled))
+    files = imputed.save(tmp_path / "out")
+    dtas = [p for p in files if p.suffix == ".dta"]
+    assert len(dtas) == 2 * len(imputed["ImputedDatasets"])
+    for path in dtas:
+        frame, meta = pyreadstat.read_dta(str(path))
+        check_dta_labels(frame, meta, original if "datafile" in path.name else None)
+    imputed.to_zip(tmp_path / "out.zip")
+    with zipfile.ZipFile(tmp_path / "out.zip") as z:
+        name = imputed.filename(imputed["ImputedDatasets"]["dataset"].iloc[0])
+        frame, meta = read_back(z.read(name), tmp_path)
+    check_dta_labels(frame, meta, original)
+
+
+def test_imputation_model_table_labels_its_category_terms(imputed):
+    table = imputed["ModelResults"].set_index("term")
+    assert list(imputed["ModelResults"].columns[:2]) == ["term", "label"]
+    assert table.loc["gamma(schgendmiss_0,cons)", "label"] == "gamma(mixed,cons)"
+    assert table.loc["beta(standlrtmiss,vrband_2)", "label"] == "beta(standlrtmiss,middle 50%)"
+    assert table.loc["omega_u(normexam,schgendmiss_1)", "label"] == "omega_u(normexam,boys)"
+    assert table.loc["beta(normexam,cons)", "label"] == ""
+    assert imputed["ModelParameters"].set_index("term").loc["gamma(schgendmiss_0,cons)", "label"] \
+        == "gamma(mixed,cons)"
+
+
+@pytest.fixture(scope="module")
+def pooled(labelled):
+    invars = {**WORKED_EXAMPLE, **SHORT, "burnin": "20", "iterations": "60"}
+    return RunStatJR("2LevelImpute", str(labelled), invars, OPTS)
+
+
+def test_2levelimpute_tables_read_the_value_labels(pooled):
+    for name in ("ResultsTable:Imputation", "ResultsTable:CompleteCases", "CombinedResults",
+                 "Model1_ModelResults", "Model2_ModelParameters", "CompleteCasesModel_ModelResults"):
+        table = pooled[name]
+        assert list(table.columns[:2]) == ["term", "label"], name
+        labels = dict(zip(table["term"], table["label"]))
+        assert labels["schgendmiss_0"] == "mixed" and labels["schgendmiss_1"] == "boys", name
+        assert labels["standlrtmiss"] == VARIABLE_LABELS["standlrtmiss"], name
+        assert labels["cons"] == "" and labels["girlmiss"] == "", name
+    tests = pooled["ResultsTable:Tests"]
+    assert list(tests.columns[:3]) == ["test", "terms", "label"]
+    assert set(tests["label"]) == {"mixed+boys"}
+
+
+def test_2levelimpute_imputed_dta_files_carry_the_labels(pooled, labelled, tmp_path):
+    original, _ = pyreadstat.read_dta(str(labelled))
+    names = [n for n in pooled if pooled.kind(n) == "dataset"]
+    assert any(n.startswith("Imputation_Model_impute_datafile") for n in names)
+    for name in names:
+        frame, meta = read_back(dta_bytes(pooled[name]), tmp_path)
+        check_dta_labels(frame, meta, original if "datafile" in name else None)
+
+
+def test_labels_of_a_dataframe_and_the_callers_frame_untouched(tutmiss):
+    frame = with_labels(tutmiss, values={"vrband": {1: "top", 2: "middle", 3: "bottom"}},
+                        variables={"vrband": "verbal reasoning band"})
+    assert LABELS_KEY not in tutmiss.attrs  # with_labels copies
+    before = frame.copy(deep=True)
+    res = RunStatJR("1LevelMod", frame, {"y": "normexam", "D": "Normal", "x": "cons,vrband.cat"},
+                    {"burnin": 10, "iterations": 20, "nchains": 1, "check_convergence": False})
+    pd.testing.assert_frame_equal(frame, before)
+    assert labels_of(frame) == labels_of(before)
+    table = dict(zip(res["ModelResults"]["term"], res["ModelResults"]["label"]))
+    assert table["vrband_1"] == "top" and table["vrband_2"] == "middle" and table["cons"] == ""
+
+
+HOSTILE = "</td><script>alert(1)</script> */ #include <x> \\end{document} $\\x$ {{ 1 }}"
+
+
+def test_hostile_label_texts_stay_out_of_code_and_are_escaped(tutmiss):
+    from statjr_py.interop import results_html
+
+    frame = with_labels(tutmiss, values={"vrband": {1: HOSTILE, 2: "b", 3: "c"}},
+                        variables={"normexam": HOSTILE, "standlrt": HOSTILE})
+    res = RunStatJR("1LevelMod", frame, {"y": "normexam", "D": "Normal", "x": "cons,standlrt,vrband.cat"},
+                    {"burnin": 10, "iterations": 20, "nchains": 1, "check_convergence": False})
+    labels = dict(zip(res["ModelResults"]["term"], res["ModelResults"]["label"]))
+    assert labels["vrband_1"] == HOSTILE and labels["standlrt"] == HOSTILE
+    for name in res:
+        if res.kind(name) in ("cpp", "tex", "python", "text"):
+            assert "alert(1)" not in str(res[name]), name
+    page = results_html(res)
+    assert "<script>alert(1)" not in page and html.escape(HOSTILE) in page
+
+
+def test_label_texts_stata_cannot_hold_are_made_fit(tmp_path):
+    long_value = "v" * 40000
+    frame = with_labels(pd.DataFrame({"a": [0, 1, 2], "t": ["x", "y", "z"], "r": [0.5, 1.0, 2.0]}),
+                        variables={"a": "nul\x00inside " + "w" * 100},
+                        values={"a": {0: long_value, 1: "one", 2.5: "half"}, "t": {1: "text"},
+                                "r": {1: "one"}})
+    with pytest.warns(DataWarning) as caught:
+        data = dta_bytes(frame)
+    said = " ".join(str(w.message) for w in caught)
+    assert "'a': 1 value labels of codes that are not whole numbers" in said
+    assert "'t' is written as text: its value labels are left out" in said
+    back, meta = read_back(data, tmp_path)
+    assert meta.column_names_to_labels["a"] == ("nul\ufffdinside " + "w" * 100)[:80]
+    assert meta.variable_value_labels["a"] == {0: "v" * 32000, 1: "one"}
+    assert meta.variable_value_labels["r"] == {1: "one"}
+    assert "t" not in meta.variable_value_labels
+    assert list(back["a"]) == [0, 1, 2]
+
+
+def test_renamed_columns_keep_their_own_labels(tmp_path):
+    frame = with_labels(pd.DataFrame({"my var": [0, 1], "other var": [1.0, 2.0]}),
+                        variables={"my var": "my own label"}, values={"my var": {0: "no", 1: "yes"}})
+    with pytest.warns(DataWarning, match="renamed"):
+        data = dta_bytes(frame)
+    back, meta = read_back(data, tmp_path)
+    assert list(back.columns) == ["my_var", "other_var"]
+    assert meta.column_names_to_labels == {"my_var": "my own label", "other_var": "other var"}
+    assert meta.variable_value_labels == {"my_var": {0: "no", 1: "yes"}}
+
+
+def test_describe_matches_whole_dummy_names_only():
+    labels = Labels({"x": "the x", "v": "band"}, {"v": {1: "one", 10: "ten", 2.5: "odd"},
+                                                   "x_1": {}, "w": {1: "w one"}})
+    terms = ["v_1", "v_10", "v_2.5", "v_1x", "beta(y,v_10)", "MOI:v_1", "x", "w_1", "cons", "v"]
+    got = labels.describe(terms, columns=["v", "x", "w", "w_1"])
+    # w_1 is a column of its own, so it is not w's dummy; v is a variable without .cat
+    assert got == ["one", "ten", "odd", "", "beta(y,ten)", "MOI:one", "the x", "", "", "band"]
+    with pytest.raises(Exception, match="not a finite number"):
+        Labels(values={"v": {"a": "text code"}})
+    assert not Labels() and not labels.restricted(["y"])
+    assert labels.restricted(["v"]).values == {"v": {1.0: "one", 10.0: "ten", 2.5: "odd"}}
+
+
+def test_labels_survive_pickling_for_other_processes(labelled):
+    import pickle
+
+    frame = load_dataset(labelled).frame
+    again = pickle.loads(pickle.dumps(frame))
+    assert labels_of(again) == labels_of(frame) and labels_of(again)
