@@ -105,3 +105,33 @@ def test_names_the_files_do_not_spell_out_are_found_by_importing_all(tmp_path):
                  "print(get_template('dynnamed').name, type(get_template('1levelmod')).__name__, "
                  "templates()['1LevelMod'].__name__)", {"STATJR_TEMPLATES": str(tmp_path)})
     assert out.split() == ["DynNamed", "Mine", "Mine"]
+
+
+# ---------------------------------------------------------------- rank normalisation without SciPy
+def test_normal_quantile_matches_scipy():
+    from scipy import special
+
+    from statjr_py.diagnostics import normal_quantile
+
+    p = np.concatenate([np.linspace(1e-300, 1 - 1e-16, 100_001), [1e-300, 1e-20, 0.075, 0.925, 0.5],
+                        np.random.default_rng(5).uniform(size=10_000)])
+    assert np.allclose(normal_quantile(p), special.ndtri(p), rtol=1e-14, atol=1e-14)
+    assert np.isnan(normal_quantile(np.array([0.0, 1.0, -0.5, np.nan]))).all()
+
+
+def test_average_ranks_match_scipy_rankdata():
+    from scipy import stats
+
+    from statjr_py.diagnostics import average_ranks
+
+    x = np.round(np.random.default_rng(6).normal(size=(4, 1000)), 1)  # many ties
+    assert np.array_equal(average_ranks(x), stats.rankdata(x, method="average").reshape(x.shape))
+    assert np.isnan(average_ranks(np.array([1.0, np.nan]))).all()
+
+
+def test_imputation_model_alone_runs_without_scipy_stats():
+    out = _child("import sys; from statjr_py import get_template, load_dataset; "
+                 "from statjr_py.diagnostics import ess_bulk, rhat; import numpy as np; "
+                 "x = np.random.default_rng(1).normal(size=(3, 200)); ess_bulk(x); rhat(x); "
+                 "print('scipy.stats' in sys.modules)")
+    assert out.split() == ["False"]
