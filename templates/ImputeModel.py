@@ -36,6 +36,10 @@ TYPES = ["Normal", "Binary", "Ordered", "Unordered"]
 #: missing categories then start from plausible draws (docs/validation.md).
 SMC_WARMUP = 100
 TYPE_CODE = {t: i for i, t in enumerate(TYPES)}
+#: Step 6 of the sweep, the moves on each categorical level-1 coordinate's
+#: random-effect column (parameter expansion; docs/imputation.md).  False gives the older
+#: sampler, draw for draw: bench/imputation_mixing.py sets it to compare.
+PARAMETER_EXPANSION = True
 #: Bounds on the counts asked: beyond them a run is a typo, not an analysis
 #: (1000 imputations is ten times what any guidance asks for; an Unordered
 #: variable with more than 50 categories has too few cases per category).
@@ -277,6 +281,10 @@ others{% if two_level and not conditional %}, with $\mathbf{u}_j$ integrated out
 {% if two_level %}\item $\mathbf{u}_j \mid \mathbf{v}_j$: normal with precision $\Omega_{u\mid v}^{-1} + n_j\Omega_e^{-1}$.
 {% if coords2 %}\item Level-2 latents and missing values from their conditionals under $\Omega_u$ given $\mathbf{u}_j$.
 \item $\gamma$: generalised least squares of $\mathbf{w}_j - \Omega_{vu}\Omega_{uu}^{-1}\mathbf{u}_j$ on $X_{2j}$.
+{% endif %}{% if expansion %}\item Moves on the random effects $\mathbf{u}_{\cdot c}$ of each categorical coordinate $c$, its latents integrated out
+and then redrawn: per unit from their prior (Metropolis), and $\mathbf{u}_{\cdot c} \to g\,\mathbf{u}_{\cdot c}$,
+$\Omega_u \to D\Omega_u D$ with $D = \mathrm{diag}(1, \dots, g, \dots, 1)$ (parameter expansion, Metropolis on $\log g$); then
+exact shifts of the random effects against the intercepts.
 {% endif %}{% endif %}
 \item $\Omega_e${% if two_level %}, $\Omega_u${% endif %} (flat priors on their free elements): inverse-Wishart draws when no variance
 is fixed; otherwise random-walk Metropolis on the free correlations among the fixed-variance coordinates, against
@@ -370,6 +378,7 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
             arrays.update(moi_arrays)
             params += moi_params
         context = {"two_level": two, "conditional": bool(answers.get("condmarg", True)),
+                   "expansion": PARAMETER_EXPANSION,
                    "r1": r1, "r2": r2, "k1": k1, "k2": k2, "n": n, "J": J,
                    "nparams": len(params), "coords1": coords1,
                    "coords2": coords2, "impute1st": answers["impute1st"], "smc": smc}

@@ -12,7 +12,8 @@
 // Rows are sorted by unit (unit j owns rows start[j] .. start[j+1]-1).
 // Per-response latent logic is in statjr/latent.hpp, the level-2 steps in
 // statjr/impute_level2.hpp.  Every step but the covariance and threshold
-// updates is Gibbs; see docs/imputation.md for the derivations and costs.
+// updates and two of step 6's moves is Gibbs; see docs/imputation.md for
+// the derivations and costs.
 // Each step reads only the model's state and keeps its own scratch, so no
 // step depends on another having run first.
 #pragma once
@@ -40,9 +41,21 @@ struct CovMask {
     const double *value = nullptr;
 };
 
+// Step 6's view of one categorical coordinate c with z_.c integrated out
+// (statjr/impute_level2.hpp, Model::collapse).  Kept in the model and
+// refilled each sweep, so step 6 allocates nothing per iteration.
+struct Collapsed {
+    int c = 0;
+    double sd = 1.0;          // sd of z_ic given the row's other coordinates
+    std::vector<double> a;    // per row: E[z_ic | the row's other coordinates] - u_jc
+    std::vector<double> lo, hi;  // per row: the interval its observed value allows
+    std::vector<char> kind;   // per row: 0 missing (free), 1 interval, 2 held at z_ic
+};
+
 // Everything fixed for one model: generated code fills it in.
 struct Spec {
     bool two_level = true, conditional = true;
+    bool expansion = true;  // step 6's moves on the random-effect columns (off: the older sampler)
     std::vector<Resp> r1, r2;
     std::vector<int> k1, k2;  // covariates per coordinate, levels 1 and 2
 };
@@ -59,6 +72,10 @@ struct Model {
     std::vector<Vec> thresholds;             // per response (level 1 then level 2); t[0] = 0
     std::vector<Tuner> threshold_tuners;
     CovarianceSampler Oe, Ou;
+    std::vector<Tuner> scale_tuners;         // step 6b's proposal sd of log g, per level-1 coordinate
+    std::vector<int> intercept;              // per coordinate: its constant covariate (beta or gamma), or -1
+    Collapsed col;                           // step 6's scratch: the coordinate being moved
+    std::vector<double> cur, prop;           // step 6's scratch: each unit's log lik_j, now and proposed
     Rng rng;
     Substantive *smc = nullptr;              // the model of interest, for SMC imputation
     Vec V1, V2;                              // current values of every response (SMC only)
@@ -86,6 +103,7 @@ struct Model {
         init_thresholds();
         init_latents();
         init_parameters(me, mu);
+        init_expansion();
     }
 
     // ---------------------------------------------------------------- setup
@@ -343,6 +361,15 @@ struct Model {
     void draw_gamma();                                      // 5.
     void gls_gamma(const Vec &p2, const Vec &nmat, bool draw);
     void cowles_level2(std::size_t k, bool adapt);
+    // Step 6: moves on the random-effect column of each categorical level-1 coordinate.
+    void init_expansion();
+    void expand_random_effects(bool adapt);                 // 6.
+    void collapse(int c);                                   // fills col and cur
+    double unit_loglik(int j, double ujc, double floor) const;
+    void redraw_collapsed();
+    void unit_moves();
+    void scale_move(bool adapt);
+    void shift_intercepts(int c);
 
     // ------------------------------------------------------------- SMC steps
     // Start the value arrays from the data and the starting latents.
@@ -396,7 +423,7 @@ struct Model {
                         &v2[x.col], [&] { return smc->unit_loglik(j, V1.data(), v2); });
     }
 
-    // 6. Covariance matrices from their sufficient statistics.
+    // 7. Covariance matrices from their sufficient statistics.
     void draw_covariances(bool adapt) {
         Vec Se(Q1 * Q1, 0.0), Su(Q * Q, 0.0), r(std::max(Q, 1));
         for (int j = 0; j < J; ++j)
@@ -417,7 +444,7 @@ struct Model {
         Ou.update(rng, Su, double(J), adapt);
     }
 
-    // 7. Ordered thresholds by Cowles (1996), Statistics and Computing 6,
+    // 8. Ordered thresholds by Cowles (1996), Statistics and Computing 6,
     // 101-111: propose all free thresholds from truncated normals, accept
     // with the latent integrated out, then redraw the latents inside their
     // new intervals.  Level-1 responses only use row-wise conditionals.
@@ -456,6 +483,7 @@ struct Model {
             draw_u();
             draw_level2();
             draw_gamma();
+            if (s.expansion) expand_random_effects(adapt);
         }
         draw_covariances(adapt);
         draw_thresholds(adapt);
