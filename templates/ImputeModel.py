@@ -432,7 +432,9 @@ all from the $q\times q$ cross-product of residuals; scales tuned in the first h
                                     "used": len(listing) < M})
             results.add("ImputedDatasets", pd.DataFrame(listing), "table")
             used = [results[row["dataset"]] for row in listing if row["used"]]
-            results.add("impute_long", long_frame(ctx.data.frame, used), "table")
+            long = long_frame(ctx.data.frame, used)
+            results.add("impute_long", long, "table")
+            results.add("impute_flong", stata_flong(long), "dataset")
             # how alike successive datasets of one chain are: the autocorrelation at lag imputeevery
             table = results["ModelResults"]
             kept = fit.kept
@@ -529,6 +531,23 @@ def long_frame(original: pd.DataFrame, completed: list[pd.DataFrame]) -> pd.Data
         part.insert(0, ".imp", m)
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
+
+
+def stata_flong(long: pd.DataFrame) -> pd.DataFrame:
+    """``long`` for Stata's ``mi import flong``: ``.imp`` and ``.id`` renamed.
+
+    Stata names cannot begin with a dot.  The two columns become ``_imp`` and
+    ``_id`` (more leading underscores if the data already has such a column),
+    so the saved ``.dta`` reads with ``mi import flong, m(_imp) id(_id)``; the
+    data's own columns keep their names and labels (docs/interchange.md).
+    """
+    names = {}
+    for old in (".imp", ".id"):
+        new = "_" + old[1:]
+        while new in long.columns or new in names.values():
+            new = "_" + new
+        names[old] = new
+    return long.rename(columns=names)
 
 
 def _fill(frame: pd.DataFrame, name: str, values: np.ndarray) -> None:

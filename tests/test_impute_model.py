@@ -1,4 +1,6 @@
 """ImputeModel: imputed datasets and input checks on the seed's worked example."""
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -126,3 +128,16 @@ def test_long_frame_in_the_mice_layout(run, tutmiss):
         part = long[long[".imp"] == m].drop(columns=[".imp", ".id"]).reset_index(drop=True)
         pd.testing.assert_frame_equal(part, run[name].reset_index(drop=True), check_dtype=False)
     assert (long[".id"].to_numpy() == np.tile(np.arange(1, n + 1), M + 1)).all()
+
+
+def test_flong_for_stata(run, tutmiss):
+    """impute_flong is impute_long with Stata-legal index columns, saved as .dta."""
+    long, flong = run["impute_long"], run["impute_flong"]
+    assert list(flong.columns[:2]) == ["_imp", "_id"]
+    pd.testing.assert_frame_equal(flong.set_axis(long.columns, axis=1), long)
+    assert run.kind("impute_flong") == "dataset"
+    # a column of the data named _imp moves the index column aside, never over it
+    from statjr_py import get_template
+    stata_flong = sys.modules[type(get_template("ImputeModel")).__module__].stata_flong
+    clash = stata_flong(long.rename(columns={"normexam": "_imp"}))
+    assert list(clash.columns[:2]) == ["__imp", "_id"] and "_imp" in clash.columns

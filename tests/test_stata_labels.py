@@ -99,6 +99,16 @@ def test_imputed_dta_files_carry_the_labels(imputed, labelled, tmp_path):
         assert list(l2.columns) == ["school", "schgendmiss"]
 
 
+def test_flong_dta_carries_the_labels_for_mi_import(imputed, labelled, tmp_path):
+    """impute_flong.dta: _imp and _id for mi import flong, the data's labels kept."""
+    original, _ = pyreadstat.read_dta(str(labelled))
+    frame, meta = read_back(dta_bytes(imputed["impute_flong"]), tmp_path)
+    assert list(frame.columns[:2]) == ["_imp", "_id"]
+    check_dta_labels(frame.drop(columns=["_imp", "_id"]), meta, original)
+    m0 = frame[frame["_imp"] == 0].drop(columns=["_imp", "_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(m0, original[m0.columns].reset_index(drop=True), check_dtype=False)
+
+
 def test_saved_folder_and_zip_carry_the_labels(imputed, labelled, tmp_path):
     original, _ = pyreadstat.read_dta(str(labelled))
     files = imputed.save(tmp_path / "out")
