@@ -2,13 +2,14 @@
 
     python bench/speed.py warm      # README's worked example, `statjr run ... --out`, warm cache, vs Rscript
     python bench/speed.py cold      # the same with an empty compile cache; compile seconds per module
+    python bench/speed.py compile   # those modules' compile seconds at -O2, with a precompiled header, at -O1
     python bench/speed.py sampler   # the imputation model alone, one chain, 1000 + 3x50 iterations, vs jomo
     python bench/speed.py scale     # Chem97 (31,022 pupils, 2,410 schools) vs jomo, and peak memory
     python bench/speed.py growth    # time per iteration from 1,000 to 1,000,000 rows
     python bench/speed.py impute    # `statjr run ImputeModel ... --out` alone (no R analogue)
     python bench/speed.py phases    # where those two commands spend their time: imports, run, plots, writing
     python bench/speed.py parallel  # processes 2 against 1 on 4 imputations (not part of `all`)
-    python bench/speed.py all       # all but parallel, then a summary table
+    python bench/speed.py all       # all but compile and parallel, then a summary table
 
 Each comparison alternates statjr-py and R runs (A B A B ..., ``--pairs``, default
 3), so both sides see the same load on these shared machines, and reports the
@@ -254,6 +255,70 @@ def cold(args) -> None:
               + ", ".join(f"{name} {secs:.1f} s" for name, secs in modules.items()))
 
 
+def compile_variants(args) -> None:
+    """Compile seconds per module at -O2 (today's flags), with a precompiled header, and at -O1.
+
+    The two modules of the worked example are rendered by a cold run into a new
+    cache (which keeps each module's source as ``<name>.cpp``), wrapped by cffi as
+    build.py does, and compiled one at a time, so each figure is one compiler
+    alone.  CPU seconds (user + sys of the compiler) are less sensitive than wall
+    seconds to the other work on the machine; both are minima over ``--pairs``.
+    The precompiled header holds the standard headers and every cpp/statjr
+    header but entry.hpp (which needs the model's Data and Model); building it is
+    a one-off cost that the first cold run would pay before any module.
+    """
+    import resource
+    import sysconfig
+
+    import cffi
+    from cffi.recompiler import make_c_source
+
+    from statjr_py.build import CDEF, CXXFLAGS, _compiler
+    from statjr_py.paths import bundled
+
+    print("\ncompile: seconds per module of the worked example, -O2 against a precompiled header and -O1 "
+          "(one compiler at a time; CPU = user + sys; minima)")
+    cxx, cpp = _compiler(), bundled("cpp")
+    inc = [f"-I{cpp}", f"-I{sysconfig.get_paths()['include']}"]
+
+    def timed(cmd: list[str]) -> tuple[float, float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-2000:])
+        return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime), wall
+
+    def best(cmd: list[str]) -> tuple[float, float]:
+        runs = [timed(cmd) for _ in range(args.pairs)]
+        return min(r[0] for r in runs), min(r[1] for r in runs)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        statjr_run("2LevelImpute", WORKED_EXAMPLE, Path(tmp) / "out", env={"STATJR_CACHE": str(Path(tmp) / "c")})
+        labels = {f.stem: f for f in (Path(tmp) / "out").glob("*.cpp")}
+        pch = Path(tmp) / "statjr_pch.hpp"
+        std = ["cstdint", "cmath", "vector", "string", "limits", "stdexcept", "algorithm", "exception", "cstring"]
+        pch.write_text("".join(f"#include <{h}>\n" for h in std) + "".join(
+            f'#include "statjr/{h.name}"\n' for h in sorted((cpp / "statjr").glob("*.hpp")) if h.name != "entry.hpp"))
+        base = [cxx, *CXXFLAGS, *inc]
+        pch_cpu, pch_wall = best([*base, "-x", "c++-header", str(pch), "-o", str(pch) + ".gch"])
+        print(f"  building the precompiled header once: {pch_cpu:.2f} s CPU ({pch_wall:.2f} s wall), "
+              f"{Path(str(pch) + '.gch').stat().st_size / 1e6:.0f} MB")
+        for label, src in sorted(labels.items()):
+            ffi = cffi.FFI()
+            ffi.cdef(CDEF)
+            wrapped = Path(tmp) / f"{label}.cffi.cpp"
+            make_c_source(ffi, "_sjr_bench", src.read_text(), str(wrapped), verbose=False)
+            so = str(Path(tmp) / f"{label}.so")
+            o2 = best([*base, "-shared", str(wrapped), "-o", so])
+            with_pch = best([*base, "-shared", "-Winvalid-pch", "-include", str(pch), str(wrapped), "-o", so])
+            o1 = best([*(f if f != "-O2" else "-O1" for f in base), "-shared", str(wrapped), "-o", so])
+            print(f"  {label}: -O2 {o2[0]:.2f} s CPU ({o2[1]:.2f} wall); -O2 with the header precompiled "
+                  f"{with_pch[0]:.2f} ({with_pch[1]:.2f}); -O1 {o1[0]:.2f} ({o1[1]:.2f})")
+
+
 def sampler(args) -> None:
     frame = load_dataset("tutmiss").frame
     opts = {"diagnostics": False, "nchains": 1, "processes": 1, "seed": 1}
@@ -428,8 +493,8 @@ import ast, json, sys, time
 t0 = time.perf_counter()
 import statjr_py.cli
 from statjr_py import RunStatJR
-from statjr_py.registry import templates
-templates()  # the template modules, as the first run loads them (with SciPy, through the SDK)
+from statjr_py.registry import get_template
+get_template(sys.argv[1])  # its template module, as `statjr run` loads it first (the others only if asked)
 t1 = time.perf_counter()
 res = RunStatJR(sys.argv[1], "tutmiss", ast.literal_eval(sys.argv[2]))
 t2 = time.perf_counter()
@@ -506,8 +571,8 @@ def versions() -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=["warm", "cold", "sampler", "scale", "growth", "impute", "phases", "parallel",
-                                    "all"])
+    p.add_argument("what", choices=["warm", "cold", "compile", "sampler", "scale", "growth", "impute", "phases",
+                                    "parallel", "all"])
     p.add_argument("--pairs", type=int, default=3, help="A B pairs per comparison (report min and median)")
     p.add_argument("--jomo-burn", type=int, default=60, help="jomo iterations at scale (slow)")
     p.add_argument("--jomo-between", type=int, default=20)
@@ -519,7 +584,7 @@ def main(argv=None) -> int:
     names = (["warm", "cold", "sampler", "scale", "growth", "impute", "phases"] if args.what == "all"
              else [args.what])
     for name in names:
-        globals()[name](args)
+        globals()["compile_variants" if name == "compile" else name](args)
     if len(SUMMARY) > 1:
         print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print("\n| what | statjr-py | R | ratio R / statjr-py | goal | met |\n| --- | --- | --- | --- | --- | --- |")
