@@ -31,9 +31,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cffi
-from cffi.recompiler import make_c_source
-
 from ._version import __version__
 from .errors import CompileError, InputError
 
@@ -224,6 +221,8 @@ def _headers_digest() -> str:
 
 def module_name(source: str) -> str:
     """The content-hash module name for ``source`` with this toolchain."""
+    import cffi  # here, not at import: commands that build nothing skip it
+
     cxx = _compiler()
     h = hashlib.sha256()
     for part in (source, CDEF, " ".join(CXXFLAGS), _compiler_version(cxx), _headers_digest(),
@@ -254,6 +253,9 @@ def _entry_ok(so: Path, meta: Path) -> bool:
 
 
 def _compile(name: str, source: str, root: Path, so: Path, meta: Path) -> None:
+    import cffi
+    from cffi.recompiler import make_c_source
+
     cxx = _compiler()
     ffi = cffi.FFI()
     ffi.cdef(CDEF)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+import functools
 import re
 
-import jinja2
 import numpy as np
 
 from ._version import __version__
@@ -74,14 +74,25 @@ def _cpp_finalize(value: Any) -> Any:
     return value
 
 
-_OPTS = dict(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
-             lstrip_blocks=True, autoescape=False)
-#: LaTeX and other text: names are escaped with the ``tex`` filter.
-_ENV = jinja2.Environment(**_OPTS)
-_ENV.filters["tex"] = tex
-#: C++: every printed string is checked; names go through ``cpp_name``.
-_CPP_ENV = jinja2.Environment(**_OPTS, finalize=_cpp_finalize)
-_CPP_ENV.filters["cpp_name"] = cpp_name
+@functools.lru_cache(maxsize=None)
+def _env(kind: str):
+    """The Jinja2 environments, made (and jinja2 imported) when first needed.
+
+    ``"text"``: LaTeX and other text, names escaped with the ``tex`` filter.
+    ``"cpp"``: C++, every printed string checked, names through ``cpp_name``.
+    Commands that render nothing (``statjr list``, ``inputs``) skip the import.
+    """
+    import jinja2
+
+    opts = dict(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
+                lstrip_blocks=True, autoescape=False)
+    if kind == "text":
+        env = jinja2.Environment(**opts)
+        env.filters["tex"] = tex
+    else:
+        env = jinja2.Environment(**opts, finalize=_cpp_finalize)
+        env.filters["cpp_name"] = cpp_name
+    return env
 
 #: numpy dtype -> C++ element type for arrays handed to a sampler.
 CTYPES = {np.dtype(np.float64): "double", np.dtype(np.int32): "std::int32_t"}
@@ -89,12 +100,14 @@ CTYPES = {np.dtype(np.float64): "double", np.dtype(np.int32): "std::int32_t"}
 
 def render_string(text: str, context: Mapping[str, Any]) -> str:
     """Render Jinja2 text (LaTeX, small snippets) with strict undefined names."""
-    return _ENV.from_string(text).render(**context)
+    return _env("text").from_string(text).render(**context)
 
 
 def render_file(path: Path, context: Mapping[str, Any]) -> str:
     """Render a ``.cpp.j2``; ``{% include %}`` looks beside it."""
-    env = _CPP_ENV.overlay(loader=jinja2.FileSystemLoader(str(Path(path).parent)))
+    import jinja2
+
+    env = _env("cpp").overlay(loader=jinja2.FileSystemLoader(str(Path(path).parent)))
     return env.get_template(Path(path).name).render(**context)
 
 

@@ -135,3 +135,10 @@ def test_imputation_model_alone_runs_without_scipy_stats():
                  "x = np.random.default_rng(1).normal(size=(3, 200)); ess_bulk(x); rhat(x); "
                  "print('scipy.stats' in sys.modules)")
     assert out.split() == ["False"]
+
+
+def test_importing_the_cli_skips_what_a_run_may_not_need():
+    # scipy (whose import took a second), jinja2 (only to render) and cffi (only to build)
+    out = _child("import sys, statjr_py, statjr_py.cli; "
+                 "print(sorted(m for m in ('scipy', 'jinja2', 'cffi', 'matplotlib') if m in sys.modules))")
+    assert out.split() == ["[]"]
