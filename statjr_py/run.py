@@ -284,7 +284,7 @@ class Progress:
     (2LevelImpute: imputation, model-of-interest fits, complete cases) calls
     :meth:`plan` with the total iterations, and every sampler of the run,
     its sub-runs' included, adds to the same count.  Otherwise each sampling
-    :meth:`expect`\ s its iterations as it starts.  The callback is called as
+    :meth:`expect` announces its iterations as it starts.  The callback is called as
     ``callback(done, total, stage)`` when it takes three arguments, else
     ``callback(done, total)``; calls are thread-safe.
     """
