@@ -495,9 +495,23 @@ import statjr_py.cli
 from statjr_py import RunStatJR
 from statjr_py.registry import get_template
 get_template(sys.argv[1])  # its template module, as `statjr run` loads it first (the others only if asked)
+import statjr_py.run
+spans = []  # (start, end) of every call into a compiled sampler, on any thread
+_sample = statjr_py.run.Sampler.sample
+def _timed(self, *a, **k):
+    t = time.perf_counter()
+    try:
+        return _sample(self, *a, **k)
+    finally:
+        spans.append((t, time.perf_counter()))
+statjr_py.run.Sampler.sample = _timed
 t1 = time.perf_counter()
 res = RunStatJR(sys.argv[1], "tutmiss", ast.literal_eval(sys.argv[2]))
 t2 = time.perf_counter()
+mcmc, reach = 0.0, 0.0  # wall time with at least one sampler running: the union of the spans
+for a, b in sorted(spans):
+    mcmc += max(0.0, b - max(a, reach))
+    reach = max(reach, b)
 svgs = [name for name in res if res.kind(name) == "svg"]
 for name in svgs:
     str(res[name])  # what save would draw: plots are drawn when first needed
@@ -505,7 +519,7 @@ t3 = time.perf_counter()
 res.save(sys.argv[3])
 t4 = time.perf_counter()
 print(json.dumps({"imports": t1 - t0, "run": t2 - t1, f"draw {len(svgs)} SVGs": t3 - t2,
-                  f"write {len(list(res))} outputs": t4 - t3}))
+                  f"write {len(list(res))} outputs": t4 - t3, "mcmc": mcmc}))
 """
 
 
@@ -518,9 +532,11 @@ def phases(args) -> None:
                     for i in range(args.pairs)]
             parts = [json.loads(r.stdout.splitlines()[-1]) for r in runs]
             med = {k: statistics.median(p[k] for p in parts) for k in parts[0]}
+            mcmc = med.pop("mcmc")
             wall = statistics.median(r.seconds for r in runs)
             print(f"  {template}: wall {wall:.2f} s = " + " + ".join(f"{k} {v:.2f}" for k, v in med.items())
-                  + f" + interpreter {wall - sum(med.values()):.2f}")
+                  + f" + interpreter {wall - sum(med.values()):.2f}; of the run, a compiled sampler was "
+                  f"running for {mcmc:.2f} s (wall) and the rest {med['run'] - mcmc:.2f} s is Python")
 
 
 def parallel(args) -> None:
@@ -571,8 +587,9 @@ def versions() -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=["warm", "cold", "compile", "sampler", "scale", "growth", "impute", "phases",
-                                    "parallel", "all"])
+    p.add_argument("what", nargs="+", choices=["warm", "cold", "compile", "sampler", "scale", "growth", "impute",
+                                               "phases", "parallel", "all"],
+                   help="one or more, run in this order (`all`: all but compile and parallel)")
     p.add_argument("--pairs", type=int, default=3, help="A B pairs per comparison (report min and median)")
     p.add_argument("--jomo-burn", type=int, default=60, help="jomo iterations at scale (slow)")
     p.add_argument("--jomo-between", type=int, default=20)
@@ -581,8 +598,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     print(f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {versions()}")
-    names = (["warm", "cold", "sampler", "scale", "growth", "impute", "phases"] if args.what == "all"
-             else [args.what])
+    names = [n for w in args.what for n in
+             (["warm", "cold", "sampler", "scale", "growth", "impute", "phases"] if w == "all" else [w])]
     for name in names:
         globals()["compile_variants" if name == "compile" else name](args)
     if len(SUMMARY) > 1:
