@@ -21,6 +21,17 @@ effect of x.  The MOI is y = b0 + b1 x + b2 xb + b3 w + u_j + e (or with a
 random slope on x), so the joint latent-normal imputation model holds
 exactly for x and approximately for the categorical covariates (y given a
 latent's category is not exactly linear in it).
+
+The xo scenarios (issue #15) are separate data, 50 schools of 30 pupils
+(simulate_ordered): y ~ cons + xo.cat with xo an ordered 3-category
+covariate whose effect is monotone (mar_xo_mono) or not (mar_xo_nonmono).
+Each dataset is imputed with xo Ordered and with xo Unordered (methods
+MI-Ordered, MI-Unordered) and the MOI is also fitted to the data before
+values were removed (CD), so the rows show what the Ordered type's one
+latent costs when the effect is not monotone:
+
+    python bench/coverage.py --reps 200 --workers 1 --scenarios mar_xo_mono,mar_xo_nonmono \
+        --out bench/results/coverage_xo.csv
 """
 from __future__ import annotations
 
@@ -51,7 +62,17 @@ SCENARIOS = {
     "mar_w": ("w", "MAR", False),
     "mar_wc": ("wc", "MAR", False),
     "mar_x_slope": ("x", "MAR", True),
+    # issue #15: a level-1 ordered covariate xo whose effect on y is monotone or not,
+    # imputed as Ordered and as Unordered from the same datasets (see simulate_ordered)
+    "mar_xo_mono": ("xo", "MAR", False),
+    "mar_xo_nonmono": ("xo", "MAR", False),
 }
+
+#: The mean of y - b0 - u_j - e in categories 0, 1, 2 of xo: rising steadily, or
+#: peaking in the middle (as social class and attainment in mlmRev's ScotsSec).
+XO_MEANS = {"mar_xo_mono": (0.0, 0.3, 0.6), "mar_xo_nonmono": (0.0, 0.5, 0.1)}
+#: Each xo dataset is imputed twice, with xo of these types in the joint model.
+XO_TYPES = ("Ordered", "Unordered")
 
 
 FIRST_SEED = 20261125
@@ -63,9 +84,15 @@ def replication_seed(scenario: str, rep: int, first: int = FIRST_SEED) -> int:
     return first + 1000 * list(SCENARIOS).index(scenario) + rep
 
 
-def simulate(seed: int, scenario: str, J: int = 50, nj: int = 20, missing: float = 0.3) -> tuple:
-    """(data with missing values, true MOI parameters, MOI explanatory variables)."""
+def simulate(seed: int, scenario: str, J: int = 50, nj: int | None = None, missing: float = 0.3) -> tuple:
+    """(data with missing values, true MOI parameters, MOI explanatory variables).
+
+    nj, the pupils per school, defaults to 20 (30 in the xo scenarios).
+    """
     var, mech, slope = SCENARIOS[scenario]
+    if var == "xo":
+        return simulate_ordered(seed, scenario, J, nj or 30, missing)
+    nj = nj or 20
     rng = np.random.default_rng(seed)
     n = J * nj
     school = np.repeat(np.arange(1, J + 1), nj)
@@ -112,15 +139,45 @@ def simulate(seed: int, scenario: str, J: int = 50, nj: int = 20, missing: float
     return f, truth, xs
 
 
+def simulate_ordered(seed: int, scenario: str, J: int, nj: int, missing: float) -> tuple:
+    """The xo scenarios' data: y = b0 + (effect of xo's category) + u_j + e.
+
+    xo (0, 1, 2) thresholds a latent normal with a school effect (variance 0.3 of
+    1; cut points -0.5 and 0.5, so about 31/38/31%).  So xo is truly ordered,
+    and an Ordered model of xo alone is right; what differs between the two
+    scenarios is only how y depends on it (XO_MEANS).  The joint model ties y
+    to xo through one latent when xo is Ordered, which forces the dependence
+    to be monotone; Unordered gives each category its own latent.  xo is MAR
+    on y alone, so that y, the part an Ordered JM gets wrong, drives its
+    imputations.  The MOI is y ~ cons + xo.cat with a random intercept;
+    category 2 is the reference.
+    """
+    rng = np.random.default_rng(seed)
+    n = J * nj
+    school = np.repeat(np.arange(1, J + 1), nj)
+    latent = rng.normal(0, np.sqrt(0.3), J)[school - 1] + rng.normal(0, np.sqrt(0.7), n)
+    xo = np.digitize(latent, [-0.5, 0.5]).astype(float)
+    means = np.array(XO_MEANS[scenario])
+    y = (TRUTH["cons"] + means[xo.astype(int)] + rng.normal(0, np.sqrt(TRUTH["sigma2_u"]), J)[school - 1]
+         + rng.normal(0, np.sqrt(TRUTH["sigma2_e"]), n))
+    f = pd.DataFrame({"school": school, "cons": 1.0, "y": y, "xo": xo})
+    score = np.log(missing / (1 - missing)) + (y - y.mean()) / y.std()
+    f.loc[rng.uniform(size=n) < 1 / (1 + np.exp(-score)), "xo"] = np.nan
+    truth = {"cons": TRUTH["cons"] + means[2], "xo_0": means[0] - means[2], "xo_1": means[1] - means[2],
+             "sigma2_u": TRUTH["sigma2_u"], "sigma2_e": TRUTH["sigma2_e"]}
+    return f, truth, ["cons", "xo.cat"]
+
+
 def invars(scenario: str, xs: list[str], m: int, first: int, every: int, burnin: int, iters: int,
-           smc: bool = False) -> dict:
+           smc: bool = False, xo_type: str = "Ordered") -> dict:
+    """2LevelImpute's inputs for a scenario (xo_type: how xo enters the joint model)."""
     var, _, slope = SCENARIOS[scenario]
     level2 = var in ("w", "wc")
     resp1 = ["y"] + ([var] if not level2 else [])
     if smc and level2:  # y leaves the joint model under smc: keep a level-1 response (the auxiliary)
         resp1.append("aux")
     types = {"x": "Normal", "xb": "Binary", "xc": "Unordered", "y": "Normal", "w": "Binary", "wc": "Unordered",
-             "aux": "Normal"}
+             "aux": "Normal", "xo": xo_type}
     inv = {"numlevs": "Yes", "L2ID": "school", "MOIlevel": "2 levels", "MOIdist": "Normal",
            "MOIslope": "Yes" if slope else "No", "y": "y", "x": ",".join(xs),
            "yimp1": ",".join(resp1), "condmarg": "Yes", "numimpute": str(m), "impute1st": str(first),
@@ -129,11 +186,12 @@ def invars(scenario: str, xs: list[str], m: int, first: int, every: int, burnin:
     if slope:
         inv["z"] = "cons,x"
     # the complete covariates explain the responses; aux is an auxiliary variable
-    complete = [c for c in ["x", "xb", "w"] if c != var]
+    # (the xo scenarios have neither: y and xo are the only variables)
+    complete = [c for c in ["x", "xb", "w"] if c != var] if var != "xo" else []
     for i, r in enumerate(resp1):
         inv[f"bin1_{i + 1}"] = types[r]
-        inv[f"ximp1_{i}"] = ",".join(["cons"] + complete + (["aux"] if "aux" not in resp1 else []))
-        if types[r] == "Unordered":
+        inv[f"ximp1_{i}"] = ",".join(["cons"] + complete + (["aux"] if "aux" not in resp1 and var != "xo" else []))
+        if types[r] in ("Ordered", "Unordered"):
             inv[f"ncats{r}"] = "3"
     if level2:
         inv["want2"] = "Yes"
@@ -154,23 +212,45 @@ def invars(scenario: str, xs: list[str], m: int, first: int, every: int, burnin:
 
 
 def replicate(task: tuple) -> list[dict]:
+    """One dataset's rows: MI and complete cases (CC) for each parameter.
+
+    In the xo scenarios the dataset is imputed twice, with xo Ordered and then
+    Unordered in the joint model (same seed), giving methods MI-Ordered and
+    MI-Unordered; the complete-case rows come from the first run (they do not
+    depend on the imputation), and CD rows from 2LevelMod fitted to the same
+    data before values were removed.
+    """
     scenario, rep, seed, settings = task
     from statjr_py import RunStatJR
 
     logging.getLogger("statjr_py").setLevel(logging.ERROR)
     settings = dict(settings)
-    frame, truth, xs = simulate(seed, scenario, J=settings.pop("schools"))
-    inv = invars(scenario, xs, **settings)
-    res = RunStatJR("2LevelImpute", frame, inv,
-                    {"seed": seed % (2 ** 31), "processes": 1, "diagnostics": False, "nchains": 1})
+    schools = settings.pop("schools")
+    frame, truth, xs = simulate(seed, scenario, J=schools)
+    runs = [("MI", {})] if SCENARIOS[scenario][0] != "xo" else [(f"MI-{t}", {"xo_type": t}) for t in XO_TYPES]
+    tables = []
+    for k, (label, extra) in enumerate(runs):
+        res = RunStatJR("2LevelImpute", frame, invars(scenario, xs, **settings, **extra),
+                        {"seed": seed % (2 ** 31), "processes": 1, "diagnostics": False, "nchains": 1})
+        tables.append((label, res["ResultsTable:Imputation"]))
+        if k == 0:
+            complete_cases = res["ResultsTable:CompleteCases"]
+    tables.append(("CC", complete_cases))
+    if SCENARIOS[scenario][0] == "xo":
+        full, _, _ = simulate(seed, scenario, J=schools, missing=1e-9)
+        assert not full.isna().any().any()
+        fit = RunStatJR("2LevelMod", full, {"y": "y", "L2ID": "school", "D": "Normal", "x": ",".join(xs)},
+                        {"burnin": settings["burnin"], "iterations": settings["iters"], "nchains": 1,
+                         "seed": seed % (2 ** 31), "diagnostics": False, "processes": 1})
+        tables.append(("CD", fit["ModelResults"].rename(
+            columns={"mean": "estimate", "sd": "se", "2.5%": "ci_lower", "97.5%": "ci_upper"})))
     rows = []
-    for method, table, lo, hi in (("MI", res["ResultsTable:Imputation"], "ci_lower", "ci_upper"),
-                                  ("CC", res["ResultsTable:CompleteCases"], "ci_lower", "ci_upper")):
+    for method, table in tables:
         t = table.set_index("term")
         for term, value in truth.items():
             rows.append({"scenario": scenario, "rep": rep, "seed": seed, "method": method, "term": term,
                          "truth": value, "estimate": t.loc[term, "estimate"], "se": t.loc[term, "se"],
-                         "covered": bool(t.loc[term, lo] <= value <= t.loc[term, hi])})
+                         "covered": bool(t.loc[term, "ci_lower"] <= value <= t.loc[term, "ci_upper"])})
     return rows
 
 
@@ -205,27 +285,35 @@ def report(results_csvs: list[Path], png: Path | None) -> str:
 
 
 def plot_coverage(s: pd.DataFrame, png: Path) -> None:
-    """Coverage of every fixed effect, MI beside complete cases, with +-2 MCSE bars."""
+    """Coverage of every fixed effect, each method side by side, with +-2 MCSE bars."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fixed = s[~s["term"].str.startswith(("sigma2_", "omega_"))]
+    methods = list(dict.fromkeys(fixed["method"]))
+    colours = dict(zip(["MI", "CC", "MI-Ordered", "MI-Unordered", "CD"],
+                       ["tab:blue", "tab:red", "tab:orange", "tab:blue", "tab:green"]))
     fig, ax = plt.subplots(figsize=(11, 5))
     labels = []
     for i, ((scen, term), g) in enumerate(fixed.groupby(["scenario", "term"], sort=False)):
         labels.append(f"{scen}:{term}")
-        for method, colour, dx in (("MI", "tab:blue", -0.15), ("CC", "tab:red", 0.15)):
-            row = g[g["method"] == method].iloc[0]
-            ax.errorbar(i + dx, row["coverage"], yerr=2 * row["coverage_mcse"], fmt="o", color=colour,
-                        ms=4, label=method if i == 0 else None)
+        for k, method in enumerate(methods):
+            row = g[g["method"] == method]
+            if row.empty:
+                continue
+            dx = 0.6 * ((k + 0.5) / len(methods) - 0.5)
+            ax.errorbar(i + dx, row["coverage"].iloc[0], yerr=2 * row["coverage_mcse"].iloc[0], fmt="o",
+                        color=colours.get(method), ms=4, label=method)
+    handles, names = ax.get_legend_handles_labels()
+    unique = dict(zip(names, handles))
     ax.axhspan(0.93, 0.97, color="0.9")
     ax.axhline(0.95, color="0.5", lw=0.8)
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=90, fontsize=7)
     ax.set_ylabel("coverage of the 95% interval (+- 2 MCSE)")
-    ax.set_ylim(0.4, 1.0)
-    ax.legend()
+    ax.set_ylim(max(0.0, min(0.4, fixed["coverage"].min() - 0.05)), 1.0)
+    ax.legend(unique.values(), unique.keys())
     fig.tight_layout()
     fig.savefig(png, dpi=110)
 
@@ -241,7 +329,7 @@ def main(argv=None) -> int:
     p.add_argument("--every", type=int, default=100, help="imputeevery")
     p.add_argument("--burnin", type=int, default=200)
     p.add_argument("--iters", type=int, default=1000)
-    p.add_argument("--schools", type=int, default=50, help="level-2 units (of 20 pupils each)")
+    p.add_argument("--schools", type=int, default=50, help="level-2 units (of 20 pupils each; 30 for xo)")
     p.add_argument("--smc", action="store_true", help="compatible imputation (2LevelImpute's smc)")
     p.add_argument("--out", default=str(RESULTS / "coverage.csv"))
     p.add_argument("--report", action="store_true",
@@ -264,7 +352,7 @@ def main(argv=None) -> int:
                 print(f"{k}/{len(tasks)} replications, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
     results = pd.DataFrame(rows)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    results.to_csv(args.out, index=False)
+    results.to_csv(args.out, index=False, float_format="%.6g")
     summary = summarise(results)
     out = Path(args.out)
     summary.to_csv(out.with_name(out.stem + "_summary.csv"), index=False)
