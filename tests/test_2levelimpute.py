@@ -64,7 +64,8 @@ def test_pooled_estimates_agree_with_complete_data_ml(worked):
 
 def test_results_tables_columns(worked):
     pooled = worked["ResultsTable:Imputation"]
-    assert list(pooled.columns) == ["term", "kind", "estimate", "se", "df", "riv", "fmi", "ci_lower",
+    # tutmiss is labelled (datasets/build_datasets.py), so a label column follows the term
+    assert list(pooled.columns) == ["term", "label", "kind", "estimate", "se", "df", "riv", "fmi", "ci_lower",
                                     "ci_upper", "p", "m", "df_method"]
     assert (pooled["m"] == 4).all()
     assert list(pooled["term"]) == ["cons", "standlrtmiss", "girlmiss", "schgendmiss_0",
@@ -181,7 +182,8 @@ def test_dask_executor(tutmiss):
 
 def test_joint_tests_of_categorical_terms_and_named_sets(worked):
     tests = worked["ResultsTable:Tests"]
-    assert list(tests.columns) == ["test", "terms", "method", "F", "df1", "df2", "p", "riv"]
+    assert list(tests.columns) == ["test", "terms", "label", "method", "F", "df1", "df2", "p", "riv"]
+    assert set(tests.loc[tests["test"] == "schgendmiss.cat", "label"]) == {"mixed+boys"}
     rows = tests.set_index(["test", "method"])
     d1 = rows.loc[("schgendmiss.cat", "D1")]
     assert d1["terms"] == "schgendmiss_0+schgendmiss_1" and d1["df1"] == 2 and 0 <= d1["p"] <= 1

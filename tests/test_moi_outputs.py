@@ -22,7 +22,8 @@ def test_outputs_present(ri):
         assert name in ri, name
     assert list(ri["ModelResults"]["term"]) == ["cons", "standlrt", "sigma2_u", "sigma2_e"]
     assert {"DIC", "pD", "Dbar", "D(thetabar)"} <= set(ri["ModelFit"].columns)
-    assert list(ri["ModelParameters"].columns) == ["term", "kind", "mean", "sd"]
+    # tutorial is labelled (datasets/build_datasets.py): a label column follows the term
+    assert list(ri["ModelParameters"].columns) == ["term", "label", "kind", "mean", "sd"]
 
 
 def test_svg_is_well_formed_with_six_panels(ri):

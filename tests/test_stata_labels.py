@@ -71,7 +71,19 @@ def test_dta_labels_are_read_and_kept_with_the_frame(labelled):
     assert again.labels == data.labels and again.frame is not data.frame
 
 
+def test_bundled_data_carry_the_mlwin_labels(tutmiss):
+    """datasets/build_datasets.py labels the bundled data; a dummy's row reads its category."""
+    labels = labels_of(tutmiss)
+    assert labels.values["schgendmiss"] == {0: "mixed", 1: "boys", 2: "girls"}
+    res = RunStatJR("1LevelMod", tutmiss, {"y": "normexam", "D": "Normal", "x": "cons,schgend.cat"},
+                    {"burnin": 10, "iterations": 20, "nchains": 1, "check_convergence": False})
+    table = res["ModelResults"].set_index("term")
+    assert table.loc["schgend_1", "label"] == "mixed" and table.loc["schgend_2", "label"] == "boys"
+
+
 def test_unlabelled_data_leave_tables_as_they_were(tutmiss):
+    tutmiss = tutmiss.copy()
+    tutmiss.attrs = {}  # the bundled copy is labelled (datasets/build_datasets.py)
     res = RunStatJR("1LevelMod", tutmiss, {"y": "normexam", "D": "Normal", "x": "cons,vrband.cat"},
                     {"burnin": 10, "iterations": 20, "nchains": 1, "check_convergence": False})
     assert "label" not in res["ModelResults"].columns
@@ -113,7 +125,7 @@ def test_saved_folder_and_zip_carry_the_labels(imputed, labelled, tmp_path):
     original, _ = pyreadstat.read_dta(str(labelled))
     files = imputed.save(tmp_path / "out")
     dtas = [p for p in files if p.suffix == ".dta"]
-    assert len(dtas) == 2 * len(imputed["ImputedDatasets"])
+    assert len(dtas) == 2 * len(imputed["ImputedDatasets"]) + 1  # and impute_flong
     for path in dtas:
         frame, meta = pyreadstat.read_dta(str(path))
         check_dta_labels(frame, meta, original if "datafile" in path.name else None)
@@ -165,6 +177,8 @@ def test_2levelimpute_imputed_dta_files_carry_the_labels(pooled, labelled, tmp_p
 
 
 def test_labels_of_a_dataframe_and_the_callers_frame_untouched(tutmiss):
+    tutmiss = tutmiss.copy()
+    tutmiss.attrs = {}  # the bundled copy is labelled (datasets/build_datasets.py)
     frame = with_labels(tutmiss, values={"vrband": {1: "top", 2: "middle", 3: "bottom"}},
                         variables={"vrband": "verbal reasoning band"})
     assert LABELS_KEY not in tutmiss.attrs  # with_labels copies
