@@ -290,8 +290,12 @@ inline double Model::unit_loglik(int j, double ujc, double floor) const {
         if (col.kind[i] == 0) continue;
         const double mean = col.a[i] + ujc;
         if (col.kind[i] == 1) {  // Phi(hi) - Phi(lo), from the side that keeps its digits
+            // Phi(x) = erfc(-x / sqrt 2) / 2; a one-sided interval (every Binary
+            // row, Ordered's end categories) needs one erfc, not two
             const double lo = (col.lo[i] - mean) * r2, hi = (col.hi[i] - mean) * r2;
-            const double p = lo > 0 ? 0.5 * (std::erfc(lo) - std::erfc(hi))
+            const double p = col.hi[i] == INF ? 0.5 * std::erfc(lo)
+                           : col.lo[i] == -INF ? 0.5 * std::erfc(-hi)
+                           : lo > 0 ? 0.5 * (std::erfc(lo) - std::erfc(hi))
                                     : 0.5 * (std::erfc(-hi) - std::erfc(-lo));
             if (p < tiny) { out += std::log(p); if (out < floor) return -INF; continue; }
             prod *= p;
