@@ -142,3 +142,28 @@ def test_importing_the_cli_skips_what_a_run_may_not_need():
     out = _child("import sys, statjr_py, statjr_py.cli; "
                  "print(sorted(m for m in ('scipy', 'jinja2', 'cffi', 'matplotlib') if m in sys.modules))")
     assert out.split() == ["[]"]
+
+
+# ---------------------------------------------------------------- ending the process
+def test_the_console_script_still_does_what_an_exit_does(tmp_path):
+    # main() without argv ends the process itself (skipping the interpreter's teardown):
+    # atexit functions still run, buffered output still arrives, the status is kept
+    code = ("import atexit, sys, threading, time; from statjr_py import cli; "
+            "atexit.register(lambda: print('atexit ran', flush=True)); "
+            "t = threading.Thread(target=lambda: (time.sleep(0.3), print('thread finished'))); t.start(); "
+            "sys.stdout.write('buffered, no newline'); sys.argv = ['statjr'] + sys.argv[1:]; cli.main()")
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-c", code, "list"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "1LevelMod" in ok.stdout and "buffered, no newline" in ok.stdout
+    assert "thread finished" in ok.stdout and ok.stdout.rstrip().endswith("atexit ran")
+    bad = subprocess.run([sys.executable, "-c", code, "run", "1LevelMud", "--dataset", "tutorial"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "did you mean '1LevelMod'" in bad.stderr and "atexit ran" in bad.stdout
+
+
+def test_main_with_argv_returns(capsys):
+    assert main(["list"]) == 0  # and the test process is still here
+    assert "1LevelMod" in capsys.readouterr().out
