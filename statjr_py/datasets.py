@@ -558,6 +558,13 @@ def level2_index(frame: pd.DataFrame, l2id: str) -> tuple[np.ndarray, np.ndarray
                 else "mixes values that cannot be put in order (e.g. numbers and text)")
         raise InputError(f"input 'L2ID' = {l2id!r}: the level-2 identifier {what}; give a column "
                          "with one number or text label per row") from None
+    if ids.dtype == object:  # 1 and "1" would otherwise be two units
+        text = [v for v in uniques if isinstance(v, str)]
+        number = [v for v in uniques if not isinstance(v, str)]
+        if text and number:
+            raise InputError(f"input 'L2ID' = {l2id!r}: the level-2 identifier mixes numbers and text "
+                             f"(e.g. {short_repr(number[0])} and {short_repr(text[0])}), which would "
+                             "count as different units; make the column all numbers or all text")
     return codes.astype(np.int32), np.asarray(uniques)
 
 

@@ -397,3 +397,13 @@ def test_two_processes_compile_a_new_model_once(tmp_path):
         assert p.returncode == 0, err
         counts.append(int(out.split()[-1]))
     assert sorted(counts) == [0, 1]
+
+
+def test_level2_id_mixing_numbers_and_text_is_refused(tutorial):
+    """1 and "1" in one L2ID column would be two schools; say so before compiling."""
+    frame = tutorial.copy()
+    frame["school"] = frame["school"].astype(object)
+    frame.loc[frame["school"] == 1, "school"] = "1"
+    with pytest.raises(InputError, match=r"L2ID.*mixes numbers and text \(e\.g\. 2 and '1'\)"):
+        RunStatJR("2LevelMod", frame, {"y": "normexam", "L2ID": "school", "D": "Normal",
+                                       "x": "cons,standlrt"}, {"burnin": 5, "iterations": 10})
