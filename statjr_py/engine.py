@@ -21,7 +21,7 @@ from .inputs import resolve
 from .registry import get_template
 from .results import Results
 from .run import EstOptions
-from .stata import Labels, labels_of, with_labels
+from .stata import Labels, _stata_legal, labels_of, with_labels
 from .template import Template
 
 log = logging.getLogger("statjr_py.engine")
@@ -157,10 +157,15 @@ def script_text(job: RunContext) -> str:
     if job.data.source is not None:
         dataset = repr(job.data.source)
         note = ""
-    else:
+    elif all(_stata_legal(c) for c in job.data.frame.columns):
         dataset = "'data.dta'"
         note = ("# The data were passed as a DataFrame: save them first, e.g.\n"
                 "# statjr_py.stata.write_dta(frame, 'data.dta')\n")
+    else:  # write_dta would rename columns, and the invars would no longer match them
+        dataset = "'data.csv'"
+        note = ("# The data were passed as a DataFrame: save them first, e.g.\n"
+                "# frame.to_csv('data.csv', index=False)\n"
+                "# (a CSV keeps the column names, which a .dta could not)\n")
     invars = "{" + ", ".join(f"{k!r}: {v!r}" for k, v in job.answers.strings.items()) + "}"
     return (f'"""Reproduces a statjr-py run of {job.template.name}: python script.py"""\n'
             "from statjr_py import RunStatJR\n\n" + note +

@@ -96,6 +96,9 @@ def test_hostile_predictor_name_in_every_sink(tutorial, name):
                 and getattr(n.func, "id", "") == "RunStatJR")
     invars = ast.literal_eval(next(k.value for k in call.keywords if k.arg == "invars"))
     assert invars["x"] == f"cons,{name}"
+    # the data file it suggests keeps the name (a .dta would rename it)
+    from statjr_py.stata import _stata_legal
+    assert ("dataset='data.dta'" if _stata_legal(name) else "dataset='data.csv'") in res["script.py"]
     # the frame the caller gave is untouched
     assert name in frame.columns and "standlrt" not in frame.columns
 
