@@ -89,3 +89,22 @@ def test_d1_is_the_wald_test_when_imputations_agree():
     res = d1([q, q, q], [u, u, u])
     assert res["riv"] == pytest.approx(0, abs=1e-12)
     assert res["F"] == pytest.approx(q @ np.linalg.solve(u, q) / 2)
+
+
+def test_distribution_functions_equal_scipy_stats():
+    """pooling takes its t and F tails from scipy.special (cheaper to import);
+    they must be scipy.stats' values, with F(k, inf) as chi-square(k)/k (R's pf)."""
+    from scipy import stats
+
+    from statjr_py.pooling import _f_sf, _t_quantile, _t_sf
+
+    for df in (1.5, 3.0, 45.37, 1e4, np.inf):
+        assert _t_quantile(0.975, df) == pytest.approx(stats.t.ppf(0.975, df), rel=1e-12)
+        for x in (0.0, 0.7, 2.1, 9.0):
+            assert _t_sf(x, df) == pytest.approx(stats.t.sf(x, df), rel=1e-10, abs=1e-300)
+    for k in (1, 2, 5):
+        for v in (2.5, 45.37, 494.6):
+            for f in (0.0, 0.3, 2.29, 40.0):
+                assert _f_sf(f, k, v) == pytest.approx(stats.f.sf(f, k, v), rel=1e-10, abs=1e-300)
+        assert _f_sf(2.29, k, np.inf) == pytest.approx(stats.chi2.sf(2.29 * k, k), rel=1e-12)
+        assert _f_sf(-0.4, k, 30.0) == 1.0
