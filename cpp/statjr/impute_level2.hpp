@@ -163,8 +163,11 @@ inline void Model::cowles_level2(std::size_t k, bool adapt) {
     const double pk = Pu[kc * Q + kc], csd = 1.0 / std::sqrt(pk);
     cowles(rng, thresholds[s.r1.size() + k], threshold_tuners[s.r1.size() + k], x.ncat, adapt, [&](auto f) {
         for (int j = 0; j < J; ++j) {
-            const double y = Y2[j * R2 + x.col];
-            if (std::isnan(y)) continue;
+            double y = Y2[j * R2 + x.col];
+            if (std::isnan(y)) {
+                if (!smc) continue;
+                y = V2[std::size_t(j) * R2 + x.col];  // SMC: held at its imputed category (cowles_level1)
+            }
             double m = 0.0;
             for (int l = 0; l < Q; ++l) {
                 if (l == kc) continue;
