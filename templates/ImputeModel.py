@@ -7,7 +7,7 @@ response; Binary, Ordered and Unordered ones through latent normals; level-1
 and level-2 responses correlated through level 2.  The sampler is the shared
 kernel cpp/statjr/impute.hpp; docs/imputation.md gives the algorithm.
 
-Chains: min(numimpute, processes) run in parallel.  Each runs ``impute1st``
+Chains: min(numimpute, estoptions ``nchains``).  Each runs ``impute1st``
 iterations (Metropolis proposals tuned in the first half), then takes a
 completed dataset, then another every ``imputeevery`` iterations until
 ``numimpute`` are in hand, used in the order chain0_iter1000,
