@@ -5,12 +5,13 @@ Every ``*.py`` file in a template folder is imported by path and each
 Names match case-insensitively, since Stat-JR's own commands are not
 consistent about case (the seed writes ``2Levelimpute``).
 
-:func:`get_template` imports only the file that declares the name asked for
-(found by reading the files' ``name = "..."`` lines, earlier folders first),
-so running one template does not pay for importing the others and whatever
-they import (issue #16).  When no file declares the name that way, or the
-file does not define it after all, every file is imported, as
-:func:`templates` always does, and the answer is the same as before.
+:func:`get_template` imports only the bundled file that declares the name
+asked for (found by reading its ``name = "..."`` line), so running one
+template does not pay for importing the others and whatever they import
+(issue #16).  When the user has template files (``STATJR_TEMPLATES``), when
+no file declares the name that way, or when the file does not define it
+after all, every file is imported, as :func:`templates` always does, and the
+answer is the same as before.
 """
 from __future__ import annotations
 
@@ -87,6 +88,12 @@ def _lazy_find(name: str) -> type[Template] | None:
     folders = tuple(search_path("templates", "STATJR_TEMPLATES"))
     if folders in _cache:  # everything is imported already
         return _cache[folders][0].get(name.lower())
+    # Only the bundled folder's files are known to declare their names on a
+    # ``name = "..."`` line.  A user's file may define a template whose name is
+    # inherited or computed, and it must shadow a bundled one as the full scan
+    # has it, so with any user template file about, the full scan decides.
+    if any(_files(folder) for folder in folders[:-1] if folder.is_dir()):
+        return None
     candidates = _declarations(folders).get(name.lower(), [])
     if not candidates:
         return None

@@ -114,6 +114,24 @@ def test_user_template_folder_is_searched(user_templates):
     assert "1LevelMod" in registry.templates()
 
 
+def test_user_template_shadowing_by_inherited_name_wins(user_templates):
+    """A user's subclass that inherits a bundled template's name shadows it,
+    in get_template as in templates(), whichever is asked first (the lazy
+    lookup reads name lines and must not skip files without one)."""
+    from statjr_py.paths import bundled as bundled_folder
+
+    bundled = bundled_folder("templates") / "1LevelMod.py"
+    (user_templates / "Mine.py").write_text(
+        "import importlib.util\n"
+        f"s = importlib.util.spec_from_file_location('_bundled_1levelmod', {str(bundled)!r})\n"
+        "m = importlib.util.module_from_spec(s)\n"
+        "s.loader.exec_module(m)\n"
+        "class Mine(m.OneLevelMod):\n"
+        "    description = 'MY OVERRIDE'\n")
+    assert type(get_template("1LevelMod")).__name__ == "Mine"
+    assert registry.templates()["1LevelMod"].__name__ == "Mine"
+
+
 def test_cache_is_pruned_by_count_and_age(tmp_path):
     import time
 
