@@ -305,13 +305,22 @@ class Labels:
     ------
     InputError
         A code that is not a finite number: Stata labels numbers only.
+
+    Notes
+    -----
+    A NUL in a text becomes U+FFFD here, as the ``.dta`` writer has it, so
+    that the ``label`` column of a CSV table holds none either (R's
+    ``read.csv`` stops at one).  A Labels is never changed after it is made
+    (:meth:`restricted` and :meth:`merged` return new ones), so copies share
+    it: pandas deep-copies ``attrs`` on most operations, and copying a
+    dataset's thousands of labels each time made a run three times slower.
     """
 
     variables: Mapping[str, str] = field(default_factory=dict)
     values: Mapping[str, Mapping[float, str]] = field(default_factory=dict)
 
     def __post_init__(self):
-        self.variables = {str(k): str(v) for k, v in dict(self.variables).items() if v}
+        self.variables = {str(k): _clean(v) for k, v in dict(self.variables).items() if v}
         values = {}
         for name, mapping in dict(self.values).items():
             bad = next((c for c in mapping if not _is_code(c)), None)
@@ -320,8 +329,21 @@ class Labels:
                                  "is not a finite number; Stata labels numeric codes only, so "
                                  "label the codes, not the texts")
             if mapping:
-                values[str(name)] = {float(c): str(t) for c, t in mapping.items()}
+                values[str(name)] = {float(c): _clean(t) for c, t in mapping.items()}
         self.values = values
+
+    @classmethod
+    def _checked(cls, variables: dict, values: dict) -> "Labels":
+        """Labels from parts already checked (of Labels): no second pass over every code."""
+        out = cls.__new__(cls)
+        out.variables, out.values = variables, values
+        return out
+
+    def __copy__(self) -> "Labels":
+        return self
+
+    def __deepcopy__(self, memo) -> "Labels":
+        return self
 
     def __bool__(self) -> bool:
         return bool(self.variables or self.values)
@@ -337,12 +359,12 @@ class Labels:
     def restricted(self, columns: Iterable) -> "Labels":
         """Only the labels of ``columns``."""
         keep = {c for c in columns if isinstance(c, str)}
-        return Labels({k: v for k, v in self.variables.items() if k in keep},
-                      {k: v for k, v in self.values.items() if k in keep})
+        return Labels._checked({k: v for k, v in self.variables.items() if k in keep},
+                               {k: v for k, v in self.values.items() if k in keep})
 
     def merged(self, other: "Labels") -> "Labels":
         """These labels, and ``other``'s for the columns these do not label."""
-        return Labels({**other.variables, **self.variables}, {**other.values, **self.values})
+        return Labels._checked({**other.variables, **self.variables}, {**other.values, **self.values})
 
     def dummies(self, columns: Iterable = ()) -> dict[str, str]:
         """Name of each labelled category dummy -> its value label.
@@ -411,6 +433,11 @@ def with_labels(frame: pd.DataFrame, labels: Labels | None = None, *,
         attrs[LABELS_KEY] = labels
     out.attrs = attrs
     return out
+
+
+def _clean(text) -> str:
+    """A label's text with no NUL (Stata cannot hold one; CSV readers stop at it)."""
+    return str(text).replace("\x00", NUL_REPLACEMENT)
 
 
 def _stata_text(text: str, limit: int) -> str:

@@ -11,6 +11,7 @@ schgendmiss recodes them 0, 1, 2, which the cross-tabulation below confirms).
 import html
 import zipfile
 
+import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
@@ -259,3 +260,22 @@ def test_labels_survive_pickling_for_other_processes(labelled):
     frame = load_dataset(labelled).frame
     again = pickle.loads(pickle.dumps(frame))
     assert labels_of(again) == labels_of(frame) and labels_of(again)
+
+
+def test_labels_are_shared_not_copied_and_hold_no_nul():
+    """pandas deep-copies attrs on most operations: a Labels is immutable and
+    shared, so thousands of labels cost nothing per copy (a run had become 3x
+    slower); and a NUL, which ends a text in Stata and stops R's read.csv,
+    becomes U+FFFD in every sink, the label column of a table included."""
+    import copy
+
+    frame = pd.DataFrame({"y": np.arange(6.0), "g": [0, 1, 0, 1, 0, 1], "cons": 1.0})
+    many = {"g": {0: "a\x00b", 1: "one"}, "y": {float(i): f"value {i}" for i in range(5000)}}
+    labelled = with_labels(frame, values=many)
+    labels = labels_of(labelled)
+    assert copy.deepcopy(labels) is labels and labels_of(labelled.copy(deep=True)) is labels
+    assert labels.values["g"][0.0] == "a\ufffdb"
+    res = RunStatJR("1LevelMod", labelled, {"y": "y", "D": "Normal", "x": "cons,g.cat"},
+                    {"burnin": 10, "iterations": 20, "nchains": 1, "check_convergence": False})
+    assert "\x00" not in res["ModelResults"].to_csv()
+    assert "a\ufffdb" in set(res["ModelResults"]["label"])
