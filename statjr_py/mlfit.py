@@ -124,6 +124,9 @@ class RandomInterceptML(MLFit):
         if len(self.sizes) < 2:
             raise InputError("RandomInterceptML: the data have one level-2 unit; a random-intercept "
                              "model needs several")
+        if self.sizes.max() < 2:  # lme4 refuses this too: sigma2_u and sigma2_e are not separable
+            raise InputError("RandomInterceptML: every level-2 unit has one row, so the unit and "
+                             "row variances cannot be told apart; give a level-2 ID that groups rows")
         J, p = len(self.sizes), self.X.shape[1]
         sx = np.zeros((J, p))
         np.add.at(sx, self.unit, self.X)
@@ -141,6 +144,10 @@ class RandomInterceptML(MLFit):
             gamma = _root(self._score, 0.0, hi)
         beta, rss = self._gls(gamma)
         n = len(self.y)
+        tss = float(np.sum((self.y - self.y.mean()) ** 2))
+        if not rss > 1e-12 * tss:  # rss 0 (or rounding's): also a constant response
+            raise InputError("RandomInterceptML: the model fits the response exactly (no residual "
+                             "variance), so it has no likelihood to compare; check the response")
         sigma2_e = rss / n
         self.gamma = gamma
         self.params = {"beta": beta, "sigma2_u": np.array(gamma * sigma2_e),

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
-from statjr_py import (L2ID, SVG, InputError, Integer, Results, Template, Text, Var, YesNo,
-                       get_template)
+from statjr_py import (L2ID, SVG, DataWarning, InputError, Integer, Results, Template, Text, Var,
+                       YesNo, get_template)
 from statjr_py.sdk import (add_diagnostic_plots, choose_model, d1, d2, d3_test, column_levels, design,
                            level2_index, models_of_interest, render_string, rubin, summarise,
                            warn_convergence)
@@ -240,7 +241,11 @@ class TwoLevelImpute(Template):
         Models without one (random slopes, Binomial, Poisson) have no D3 rows.
         """
         dist = answers["MOIdist"]
-        full = [moi.ml_fit(d, answers, dist) for d in datasets]
+        try:
+            full = [moi.ml_fit(d, answers, dist) for d in datasets]
+        except InputError as exc:  # e.g. one row per unit: the ML fit D3 needs does not exist
+            warnings.warn(DataWarning(f"no D3 tests: {exc}"), stacklevel=2)
+            full = []
         has_ml = bool(full) and all(f is not None for f in full)
         if not has_ml:
             log.info("%s has no maximum-likelihood fit for %s responses: no D3 tests", moi.name, dist)
@@ -256,7 +261,11 @@ class TwoLevelImpute(Template):
                                 ("D2", d2(est, cov))):
                 rows.append({"test": name, "terms": "+".join(terms), "method": method, **res})
             if has_ml:
-                null = [moi.ml_fit(d, answers, dist, drop=terms) for d in datasets]
+                try:
+                    null = [moi.ml_fit(d, answers, dist, drop=terms) for d in datasets]
+                except InputError as exc:
+                    warnings.warn(DataWarning(f"no D3 test of {name}: {exc}"), stacklevel=2)
+                    continue
                 rows.append({"test": name, "terms": "+".join(terms), "method": "D3",
                              **d3_test(full, null)})
         return pd.DataFrame(rows, columns=["test", "terms", "method", "F", "df1", "df2", "p", "riv"])

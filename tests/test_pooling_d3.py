@@ -225,3 +225,17 @@ def test_2levelimpute_run_reports_d3_from_its_imputed_datasets(tutmiss):
                    [normal_ml(d, answers, drop, l2id="school") for d in data])
     for key in ("F", "df1", "df2", "p", "riv"):
         assert rows.loc["D3", key] == pytest.approx(want[key], rel=1e-12), key
+
+
+def test_random_intercept_ml_refuses_degenerate_data():
+    """One row per unit (lme4 refuses it too) and an exact fit have no ML fit to compare."""
+    from statjr_py import InputError
+    from statjr_py.mlfit import RandomInterceptML
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=50)
+    X = np.column_stack([np.ones(50), x])
+    with pytest.raises(InputError, match="every level-2 unit has one row"):
+        RandomInterceptML(1 + x + rng.normal(size=50), X, np.arange(50))
+    with pytest.raises(InputError, match="fits the response exactly"):
+        RandomInterceptML(1 + 2 * x, X, np.repeat(np.arange(10), 5))
