@@ -224,8 +224,10 @@ def _cmd_serve(args) -> int:
     for flag, value in (("--max-upload", args.max_upload), ("--idle-timeout", args.idle_timeout)):
         if not value > 0:
             raise InputError(f"{flag} = {value!r}: must be a positive number; e.g. {flag} 200")
+    if not args.max_runs >= 1:
+        raise InputError(f"--max-runs = {args.max_runs!r}: must be 1 or more; e.g. --max-runs 1")
     serve(args.host, args.port, max_upload_mb=args.max_upload, allow_hosts=args.allow_host,
-          idle_timeout=args.idle_timeout * 60)
+          idle_timeout=args.idle_timeout * 60, max_runs=args.max_runs)
     return 0
 
 
@@ -266,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "--host 0.0.0.0); loopback names and --host are always allowed")
     p.add_argument("--idle-timeout", type=float, default=120, metavar="MINUTES",
                    help="forget a browser session unused for this long (default 120)")
+    p.add_argument("--max-runs", type=int, default=1, metavar="N",
+                   help="most template runs executing at once across all sessions (default 1: a "
+                        "run already uses every core); later runs wait in turn as Queued")
     p.set_defaults(func=_cmd_serve)
     return parser
 

@@ -4,7 +4,8 @@ A Starlette application with one Jinja2 page, driven by the templates' own
 question declarations through :func:`statjr_py.inputs.next_question`, the
 same walk the CLI uses.  State lives per browser session (a cookie naming an
 in-memory record); runs happen on a background thread so the page can poll
-its progress.  Bad uploads, bad answers and failed runs become a message on
+its progress, and at most ``--max-runs`` runs (default 1) execute at once
+across all sessions, later ones waiting in order as "Queued".  Bad uploads, bad answers and failed runs become a message on
 the page; the server keeps running.
 
 Any other page the user's browser opens may be hostile, so: a ``Host`` that is
@@ -37,12 +38,9 @@ import html
 import logging
 import re
 import secrets
-import shutil
 import tempfile
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import quote
@@ -54,33 +52,31 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ..commands import command_text, parse_mapping
-from ..datasets import Dataset, Uploads, bundled_names, load_bundled, load_by_name, upload_name
+from ..datasets import Dataset, bundled_names, load_by_name, upload_name
 from ..errors import CompileError, InputError, SamplerError, short_repr
 from ..inputs import next_question
 from ..registry import get_template, templates
 from ..results import Results
 from ..stata import dta_bytes
 from .guard import MAX_FORM, Guard, Hosts, TooLarge
+from .runs import MAX_RUNS, RunSlots
+from .sessions import COOKIE, IDLE_TIMEOUT, MAX_SESSIONS, _NO_SESSION, Session, _back, _existing, _session, _Store
 
 log = logging.getLogger("statjr_py.web")
 
 _PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).parent)),
                             autoescape=True)
-COOKIE = "statjr_session"
-DEFAULT_DATASET = "tutmiss"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _MB = 2 ** 20
 MAX_UPLOAD_MB = 200
-MAX_UPLOADS = 10                # per session; the oldest file goes first
-IDLE_TIMEOUT = 2 * 3600.0       # seconds
-MAX_SESSIONS = 100
 MAX_ANSWER = 10_000             # characters in one answer
 VIEW_ROWS, VIEW_COLUMNS = 200, 200   # the most a data view shows
 TABLE_ROWS = 2_000              # the most rows an output table's view shows
+QUEUED_STAGE = "waiting for another run to finish"
 
 
 def _too_large(request: Request, upload_limit: int) -> HTMLResponse:
@@ -98,105 +94,6 @@ def _too_large(request: Request, upload_limit: int) -> HTMLResponse:
 
 async def _too_large_handler(request: Request, exc: Exception) -> Response:
     return _too_large(request, request.app.state.upload_limit)
-
-
-# ------------------------------------------------------------ sessions
-@dataclass
-class Session:
-    """One browser's state: data, template, answers so far, the last run."""
-
-    data: Dataset
-    template: str | None = None
-    answers: dict = field(default_factory=dict)
-    status: str = "Ready"
-    started: float = 0.0
-    finished: float = 0.0
-    results: Results | None = None
-    message: str | None = None      # shown once, after the action that caused it
-    run_error: str | None = None    # why the last run failed, shown until the next run
-    run_id: int = 0                 # bumped by each run and each change of template or dataset
-    progress: tuple = ("", 0)       # the working run's stage and percentage
-    run_of: tuple[str, str] | None = None  # (template, dataset) of the run the results are from
-    uploads: Uploads | None = None  # made by the first upload
-    used: float = field(default_factory=time.monotonic)
-    posted: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-class _Store:
-    """One app's sessions: found by cookie, expired when idle, capped in number.
-
-    Only ``GET /`` and POSTs create a session (see :meth:`get`); everything
-    else looks one up with :meth:`find`, so a cookie-less request costs no
-    memory.  Fresh sessions share one read-only copy of the default dataset.
-    """
-
-    def __init__(self, max_sessions: int, idle_timeout: float, memory_limit: int):
-        self.max_sessions, self.idle_timeout = max(int(max_sessions), 1), float(idle_timeout)
-        self.memory_limit = memory_limit
-        self.sessions: OrderedDict[str, Session] = OrderedDict()
-        self._dir = tempfile.TemporaryDirectory(prefix="statjr-serve-")
-        self._default: Dataset | None = None
-
-    def __len__(self) -> int:
-        return len(self.sessions)
-
-    def find(self, request: Request) -> tuple[str, Session] | None:
-        self._expire()
-        sid = request.cookies.get(COOKIE, "")
-        s = self.sessions.get(sid)
-        if s is None:
-            return None
-        s.used = time.monotonic()
-        self.sessions.move_to_end(sid)
-        return sid, s
-
-    def get(self, request: Request) -> tuple[str, Session]:
-        found = self.find(request)
-        if found is None:
-            while len(self.sessions) >= self.max_sessions:
-                self._drop(next((k for k, s in self.sessions.items() if not s.posted),
-                                next(iter(self.sessions))))
-            if self._default is None:  # never modified: every reader copies or only reads
-                self._default = load_bundled(DEFAULT_DATASET)
-            found = secrets.token_urlsafe(16), Session(data=self._default)
-            self.sessions[found[0]] = found[1]
-        if request.method == "POST":
-            found[1].posted = True
-        return found
-
-    def uploads(self, s: Session) -> Uploads:
-        if s.uploads is None:
-            s.uploads = Uploads(tempfile.mkdtemp(dir=self._dir.name), MAX_UPLOADS, self.memory_limit)
-        return s.uploads
-
-    def _expire(self) -> None:
-        cutoff = time.monotonic() - self.idle_timeout
-        for sid in [k for k, s in self.sessions.items() if s.used < cutoff]:
-            self._drop(sid)
-
-    def _drop(self, sid: str) -> None:
-        s = self.sessions.pop(sid)
-        if s.uploads is not None:
-            shutil.rmtree(s.uploads.folder, ignore_errors=True)
-
-
-def _session(request: Request) -> tuple[str, Session]:
-    return request.app.state.sessions.get(request)
-
-
-def _existing(request: Request) -> Session | None:
-    found = request.app.state.sessions.find(request)
-    return found[1] if found else None
-
-
-_NO_SESSION = "<p>Nothing here: open <a href=\"/\">the page</a> first.</p>"
-
-
-def _back(sid: str) -> RedirectResponse:
-    resp = RedirectResponse("/", status_code=303)
-    resp.set_cookie(COOKIE, sid, httponly=True, samesite="strict")
-    return resp
 
 
 # ------------------------------------------------------------ names
@@ -272,7 +169,7 @@ async def index(request: Request) -> Response:
 
 
 def _elapsed(s: Session) -> float:
-    if s.status == "Working":
+    if s.status in ("Working", "Queued"):  # (a queued run's time waiting so far)
         return time.time() - s.started
     return s.finished - s.started if s.started else 0.0
 
@@ -283,6 +180,9 @@ def _forget_run(s: Session) -> None:
         if s.status == "Working" and s.run_of:
             s.message = (f"The run of {s.run_of[0]} on {s.run_of[1]} was still working; it finishes in "
                          "the background but its results will not be shown. Press Run for the new choice.")
+        elif s.status == "Queued" and s.run_of:
+            s.message = (f"The queued run of {s.run_of[0]} on {s.run_of[1]} was dropped before it "
+                         "started. Press Run for the new choice.")
         s.run_id += 1
         s.results, s.run_error, s.run_of = None, None, None
         s.status, s.started, s.finished = "Ready", 0.0, 0.0
@@ -495,10 +395,27 @@ async def set_inputs(request: Request) -> Response:
 
 
 # ------------------------------------------------------------ runs and outputs
-def _run(s: Session, run_id: int, template: str, frame, answers: dict) -> None:
-    """Run on a thread; publish the outcome only if the session still wants this run."""
+def _run(slots: RunSlots, held: bool, s: Session, run_id: int, template: str, frame,
+         answers: dict) -> None:
+    """Wait in turn for a run slot (unless ``held``), then run; publish the outcome only if still wanted."""
     from ..engine import RunStatJR
 
+    if not held and not slots.acquire(lambda: s.run_id == run_id):
+        log.info("dropped a queued run whose template or dataset has since changed")
+        return
+    try:
+        with s.lock:  # (_forget_run bumps run_id under this lock: abandoned now means never started)
+            if s.run_id != run_id:
+                log.info("dropped a queued run whose template or dataset has since changed")
+                return
+            if s.status == "Queued":  # its time from now on is running time
+                s.status, s.started = "Working", time.time()
+        _execute(RunStatJR, s, run_id, template, frame, answers)
+    finally:
+        slots.release()
+
+
+def _execute(run_statjr, s: Session, run_id: int, template: str, frame, answers: dict) -> None:
     results, error = None, None
 
     def progress(done: int, total: int, stage: str) -> None:
@@ -506,7 +423,7 @@ def _run(s: Session, run_id: int, template: str, frame, answers: dict) -> None:
             s.progress = (stage, round(100 * done / max(total, 1)))
 
     try:
-        results = RunStatJR(template, frame, answers, progress=progress)
+        results = run_statjr(template, frame, answers, progress=progress)
     except (InputError, CompileError, SamplerError) as exc:
         error = str(exc)
     except Exception as exc:  # the server must survive anything a run does
@@ -526,12 +443,22 @@ async def run(request: Request) -> Response:
         s.message = "Run: choose a template first"
         return _back(sid)
     with s.lock:
-        if s.status != "Working":
+        if s.status not in ("Working", "Queued"):
             s.run_id += 1
             s.run_of = (s.template, s.data.name)
-            s.status, s.started, s.results, s.run_error = "Working", time.time(), None, None
-            job = (s, s.run_id, s.template, s.data.frame, dict(s.answers))
-            threading.Thread(target=_run, args=job, daemon=True).start()
+            slots = request.app.state.runs
+            held = slots.try_acquire()  # a free slot is taken at once: "Working" from the start
+            s.status = "Working" if held else "Queued"
+            s.started, s.results, s.run_error, s.progress = time.time(), None, None, ("", 0)
+            if not held:
+                s.message = f"Queued, {QUEUED_STAGE}; the run starts in turn: reload to follow it"
+            job = (slots, held, s, s.run_id, s.template, s.data.frame, dict(s.answers))
+            try:
+                threading.Thread(target=_run, args=job, daemon=True).start()
+            except RuntimeError as exc:  # no thread to be had: say so, and give the slot back
+                if held:
+                    slots.release()
+                s.status, s.finished, s.run_error = "failed", time.time(), f"the run could not start: {exc}"
     return _back(sid)
 
 
@@ -541,6 +468,8 @@ async def status(request: Request) -> Response:
         return JSONResponse({"status": "Ready", "elapsed": 0.0, "message": None, "stage": "",
                              "percent": None})
     stage, percent = s.progress if s.status == "Working" and s.progress[0] else ("", None)
+    if s.status == "Queued":
+        stage = QUEUED_STAGE
     return JSONResponse({"status": s.status, "elapsed": round(_elapsed(s), 1), "message": s.run_error,
                          "stage": stage, "percent": percent})
 
@@ -589,7 +518,7 @@ def _zip_bytes(results: Results) -> bytes:
 def create_app(*, host: str = "127.0.0.1", port: int | None = None,
                allowed_hosts: Iterable[str] | None = None, max_upload_mb: float = MAX_UPLOAD_MB,
                max_memory_mb: float | None = None, idle_timeout: float = IDLE_TIMEOUT,
-               max_sessions: int = MAX_SESSIONS) -> Starlette:
+               max_sessions: int = MAX_SESSIONS, max_runs: int = MAX_RUNS) -> Starlette:
     """The TREE application.
 
     Parameters
@@ -609,7 +538,15 @@ def create_app(*, host: str = "127.0.0.1", port: int | None = None,
         Seconds after which an unused session is forgotten.
     max_sessions : int
         Most sessions kept; when full, untouched then least recently used go.
+    max_runs : int
+        Most runs executing at once across all sessions; later runs wait in
+        order ("Queued").  Default 1: a run already uses every core through
+        ``processes`` and can take most of a GB (ImputeModel with numimpute
+        1000 took 886 MB), so running two at once mostly doubles memory
+        without finishing sooner; raise it on a machine with many cores and
+        memory to spare.
     """
+    slots = RunSlots(max_runs)  # InputError naming max_runs if not a positive int
     if not max_upload_mb > 0 or (max_memory_mb is not None and not max_memory_mb > 0):
         raise InputError(f"max_upload_mb = {max_upload_mb!r}, max_memory_mb = {max_memory_mb!r}: "
                          "limits must be positive numbers of MB")
@@ -626,18 +563,20 @@ def create_app(*, host: str = "127.0.0.1", port: int | None = None,
                            too_large=_too_large)],
         exception_handlers={TooLarge: _too_large_handler})
     app.state.upload_limit = upload_limit
+    app.state.runs = slots
     app.state.sessions = _Store(max_sessions, idle_timeout, int(max_memory_mb * _MB) if max_memory_mb
                                 else max(4 * upload_limit, 64 * _MB))
     return app
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, *, max_upload_mb: float = MAX_UPLOAD_MB,
-          allow_hosts: Iterable[str] = (), idle_timeout: float = IDLE_TIMEOUT) -> None:
+          allow_hosts: Iterable[str] = (), idle_timeout: float = IDLE_TIMEOUT,
+          max_runs: int = MAX_RUNS) -> None:
     """Run the server until interrupted; it answers to loopback, ``host`` and ``allow_hosts``."""
     import uvicorn
 
     app = create_app(host=host, port=port, allowed_hosts=[*LOOPBACK, host, *allow_hosts],
-                     max_upload_mb=max_upload_mb, idle_timeout=idle_timeout)
+                     max_upload_mb=max_upload_mb, idle_timeout=idle_timeout, max_runs=max_runs)
     shown = f"[{host}]" if ":" in host else host
     log.warning("statjr serve: open http://%s:%d/ in a browser", shown, port)
     uvicorn.run(app, host=host, port=port, log_level="warning")
