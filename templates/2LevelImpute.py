@@ -48,7 +48,7 @@ class TwoLevelImpute(Template):
     name = "2LevelImpute"
     description = ("Multilevel multiple imputation, a model of interest fitted to every "
                    "imputed dataset, and Rubin's rules (with a complete-case fit).")
-    headline = ("ResultsTable:Imputation", "ResultsTable:CompleteCases")
+    headline = ("ResultsTable:Imputation", "ResultsTable:Tests", "ResultsTable:CompleteCases")
 
     algorithm = r"""\begin{enumerate}
 \item ImputeModel: {{ numimpute }} completed datasets from the joint latent-normal model
