@@ -360,6 +360,7 @@ struct Model {
     void draw_level2();                                     // 4.
     void draw_gamma();                                      // 5.
     void gls_gamma(const Vec &p2, const Vec &nmat, bool draw);
+    void refresh_mu2(int c);
     void cowles_level2(std::size_t k, bool adapt);
     // Step 6: moves on the random-effect column of each categorical level-1 coordinate.
     void init_expansion();
@@ -463,6 +464,16 @@ struct Model {
             if (s.r2[k].type == Ordered && s.r2[k].ncat > 2) cowles_level2(k, adapt);
     }
 
+    // sum over l != c of (Omega_e^-1)_cl r_il, row i's residuals r = z - X beta
+    // (- u_j at two levels): z_ic's conditional mean given the row's other
+    // coordinates is X_i beta_c (+ u_jc) minus this over (Omega_e^-1)_cc.
+    double others(const Vec &Pe, long i, int j, int c) const {
+        double m = 0.0;
+        for (int l = 0; l < Q1; ++l)
+            if (l != c) m += Pe[c * Q1 + l] * (Z[i * Q1 + l] - mu1[i * Q1 + l] - (s.two_level ? U[j * Q1 + l] : 0.0));
+        return m;
+    }
+
     void cowles_level1(std::size_t k, const Vec &Pe, bool adapt) {
         const Resp &x = s.r1[k];
         const std::size_t R1 = s.r1.size();
@@ -476,10 +487,8 @@ struct Model {
                         if (!smc) continue;  // a free latent: the thresholds do not bear on it
                         y = V1[i * R1 + x.col];  // SMC: held at its imputed category (see below)
                     }
-                    double m = 0.0;
-                    for (int l = 0; l < Q1; ++l)
-                        if (l != kc) m += Pe[kc * Q1 + l] * (Z[i * Q1 + l] - mu1[i * Q1 + l] - (s.two_level ? U[j * Q1 + l] : 0.0));
-                    const double mean = mu1[i * Q1 + kc] + (s.two_level ? U[j * Q1 + kc] : 0.0) - m / pk;
+                    const double mean = mu1[i * Q1 + kc] + (s.two_level ? U[j * Q1 + kc] : 0.0)
+                                        - others(Pe, i, j, kc) / pk;
                     f(y, mean, csd, &Z[i * Q1 + kc]);
                 }
         });

@@ -143,13 +143,15 @@ inline void Model::gls_gamma(const Vec &p2, const Vec &nmat, bool draw) {
             for (int a = off2[c]; a < off2[c + 1]; ++a) b[a] += x[a] * t[c];
     }
     solve_or_draw(A, b, K2, gamma, draw);
+    for (int c = 0; c < Q2; ++c) refresh_mu2(c);
+}
+
+// mu2 = X2 gamma for level-2 coordinate c, every unit.
+inline void Model::refresh_mu2(int c) {
     for (int j = 0; j < J; ++j) {
-        const double *x = X2 + std::size_t(j) * K2;
-        for (int c = 0; c < Q2; ++c) {
-            double v = 0.0;
-            for (int a = off2[c]; a < off2[c + 1]; ++a) v += x[a] * gamma[a];
-            mu2[j * Q2 + c] = v;
-        }
+        double v = 0.0;
+        for (int a = off2[c]; a < off2[c + 1]; ++a) v += X2[std::size_t(j) * K2 + a] * gamma[a];
+        mu2[j * Q2 + c] = v;
     }
 }
 
@@ -242,37 +244,19 @@ inline void Model::collapse(int c) {
     std::size_t k = 0;
     while (!(s.r1[k].coord <= c && c < s.r1[k].coord + ncoords(s.r1[k]))) ++k;
     const Resp &x = s.r1[k];
-    const int m = c - x.coord, nc = ncoords(x);
     const std::size_t R1 = s.r1.size();
     for (int j = 0; j < J; ++j)
         for (long i = start[j]; i < start[j + 1]; ++i) {
-            const double *z = &Z[i * Q1];
-            double v = 0.0;
-            for (int l = 0; l < Q1; ++l)
-                if (l != c) v += Pe[c * Q1 + l] * (z[l] - mu1[i * Q1 + l] - U[j * Q1 + l]);
-            col.a[i] = mu1[i * Q1 + c] - v / pcc;
+            col.a[i] = mu1[i * Q1 + c] - others(Pe, i, j, c) / pcc;
             const double y = Y1[i * R1 + x.col];
             if (std::isnan(y)) {
                 if (smc) col.kind[i] = 2;
                 continue;
             }
             col.kind[i] = x.type == Normal ? 2 : 1;
-            if (x.type == Binary) {
-                (y > 0.5 ? col.lo[i] : col.hi[i]) = 0.0;
-            } else if (x.type == Ordered) {
-                const Interval b = ordered_interval(th1(k), x.ncat, int(y));
-                col.lo[i] = b.lo; col.hi[i] = b.hi;
-            } else if (x.type == Unordered) {
-                const int obs = int(y);
-                if (obs == nc) {
-                    col.hi[i] = 0.0;
-                } else if (obs == m) {
-                    col.lo[i] = 0.0;
-                    for (int o = 0; o < nc; ++o) if (o != m) col.lo[i] = std::max(col.lo[i], z[x.coord + o]);
-                } else {
-                    col.hi[i] = z[x.coord + obs];
-                }
-            }
+            if (x.type == Normal) continue;
+            const Interval b = latent_interval(x, th1(k), y, &Z[i * Q1], c - x.coord);
+            col.lo[i] = b.lo; col.hi[i] = b.hi;
         }
     for (int j = 0; j < J; ++j) cur[j] = unit_loglik(j, U[j * Q1 + c], -INF);
 }
@@ -361,11 +345,7 @@ inline void Model::shift_intercepts(int c) {
     for (int l = 0; l < Q2; ++l) {
         if (e[Q1 + l] == 0.0) continue;
         gamma[intercept[Q1 + l]] -= d * e[Q1 + l];  // v = w - X2 gamma gains d e
-        for (int j = 0; j < J; ++j) {  // mu2 = X2 gamma
-            double v = 0.0;
-            for (int a = off2[l]; a < off2[l + 1]; ++a) v += X2[std::size_t(j) * K2 + a] * gamma[a];
-            mu2[j * Q2 + l] = v;
-        }
+        refresh_mu2(l);
     }
 }
 

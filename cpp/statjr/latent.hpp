@@ -49,6 +49,25 @@ inline Interval ordered_interval(const Vec &th, int ncat, int c) {
     return {c > 0 ? th[c - 1] : -INF, c < ncat - 1 ? th[c] : INF};
 }
 
+// The interval (lo, hi] that the observed value y of response x allows
+// coordinate m of its latents, given the row's latents z (the other
+// coordinates of an Unordered response bound it): Binary, the side of 0;
+// Ordered, the category's thresholds; Unordered, above 0 and the others for
+// the observed category, below the observed category's coordinate otherwise,
+// below 0 for the reference.  A missing y allows everything.  Normal
+// responses have no interval (their observed latent is the value itself).
+inline Interval latent_interval(const Resp &x, const Vec &th, double y, const double *z, int m) {
+    if (std::isnan(y)) return {-INF, INF};
+    if (x.type == Binary) return y > 0.5 ? Interval{0.0, INF} : Interval{-INF, 0.0};
+    if (x.type == Ordered) return ordered_interval(th, x.ncat, int(y));
+    const int nc = x.ncat - 1, obs = int(y);
+    if (obs == nc) return {-INF, 0.0};  // reference category: every coordinate negative
+    if (obs != m) return {-INF, z[x.coord + obs]};
+    double lo = 0.0;
+    for (int o = 0; o < nc; ++o) if (o != m) lo = std::max(lo, z[x.coord + o]);
+    return {lo, INF};
+}
+
 // Draw coordinate k of residual vector res (length q) from its
 // conditional given the others under precision p, so that
 // base + res[k] lies in (lo, hi).
@@ -75,29 +94,11 @@ inline void draw_response(Rng &rng, const Resp &x, const Vec &th, double y, doub
         if (miss) z[x.coord] = draw_conditional(rng, p, q, res, at, base[x.coord], -INF, INF);
         return;
     }
-    if (x.type == Binary) {
-        const double lo = miss ? -INF : (y > 0.5 ? 0.0 : -INF), hi = miss ? INF : (y > 0.5 ? INF : 0.0);
-        z[x.coord] = draw_conditional(rng, p, q, res, at, base[x.coord], lo, hi);
-        return;
-    }
-    if (x.type == Ordered) {
-        const Interval b = miss ? Interval{-INF, INF} : ordered_interval(th, x.ncat, int(y));
-        z[x.coord] = draw_conditional(rng, p, q, res, at, base[x.coord], b.lo, b.hi);
-        return;
-    }
-    // Unordered: one coordinate at a time, bounds from the others' current values.
-    const int nc = x.ncat - 1, obs = miss ? -1 : int(y);
-    for (int m = 0; m < nc; ++m) {
-        double lo = -INF, hi = INF;
-        if (obs == nc) {
-            hi = 0.0;  // reference category: every coordinate negative
-        } else if (obs == m) {
-            lo = 0.0;
-            for (int o = 0; o < nc; ++o) if (o != m) lo = std::max(lo, z[x.coord + o]);
-        } else if (obs >= 0) {
-            hi = z[x.coord + obs];
-        }
-        z[x.coord + m] = draw_conditional(rng, p, q, res, at + m, base[x.coord + m], lo, hi);
+    // Binary and Ordered: one coordinate; Unordered: one at a time, bounds
+    // from the others' current values.
+    for (int m = 0; m < ncoords(x); ++m) {
+        const Interval b = latent_interval(x, th, y, z, m);
+        z[x.coord + m] = draw_conditional(rng, p, q, res, at + m, base[x.coord + m], b.lo, b.hi);
     }
 }
 
