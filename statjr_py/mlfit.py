@@ -52,6 +52,15 @@ def _checked(y, X, what: str) -> tuple[np.ndarray, np.ndarray]:
     return y, X
 
 
+def _check_residuals(rss: float, y: np.ndarray, what: str) -> None:
+    """InputError when the model fits y exactly: with no residual variance the
+    likelihood is unbounded and there is nothing for D3 to compare."""
+    tss = float(np.sum((y - y.mean()) ** 2))
+    if not rss > 1e-12 * tss:  # rss 0 (or rounding's): also a constant response
+        raise InputError(f"{what}: the model fits the response exactly (no residual variance), so "
+                         "it has no likelihood to compare; check the response")
+
+
 class MLFit:
     """A maximum-likelihood fit whose log-likelihood can be evaluated elsewhere.
 
@@ -85,6 +94,7 @@ class NormalML(MLFit):
         self.y, self.X = _checked(y, X, "NormalML")
         beta = np.linalg.lstsq(self.X, self.y, rcond=None)[0]
         resid = self.y - self.X @ beta
+        _check_residuals(float(resid @ resid), self.y, "NormalML")
         self.params = {"beta": beta, "sigma2": np.array(resid @ resid / len(self.y))}
         self.df = self.X.shape[1] + 1
         self.loglik = self.loglik_at(self.params)
@@ -109,8 +119,8 @@ class RandomInterceptML(MLFit):
 
     with s_j the sum of unit j's GLS residuals.  If it is not positive at
     gamma = 0 the MLE is on the boundary (sigma2_u = 0, as lme4 reports a
-    singular fit); otherwise its root is bracketed and found by Brent's
-    method.  df = p + 2 (R's ``logLik`` of the ML ``lmer`` fit).
+    singular fit); otherwise its root is bracketed and found by bisection
+    (:func:`_root`).  df = p + 2 (R's ``logLik`` of the ML ``lmer`` fit).
     """
 
     def __init__(self, y, X, unit):
@@ -144,10 +154,7 @@ class RandomInterceptML(MLFit):
             gamma = _root(self._score, 0.0, hi)
         beta, rss = self._gls(gamma)
         n = len(self.y)
-        tss = float(np.sum((self.y - self.y.mean()) ** 2))
-        if not rss > 1e-12 * tss:  # rss 0 (or rounding's): also a constant response
-            raise InputError("RandomInterceptML: the model fits the response exactly (no residual "
-                             "variance), so it has no likelihood to compare; check the response")
+        _check_residuals(rss, self.y, "RandomInterceptML")
         sigma2_e = rss / n
         self.gamma = gamma
         self.params = {"beta": beta, "sigma2_u": np.array(gamma * sigma2_e),

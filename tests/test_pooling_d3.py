@@ -239,3 +239,6 @@ def test_random_intercept_ml_refuses_degenerate_data():
         RandomInterceptML(1 + x + rng.normal(size=50), X, np.arange(50))
     with pytest.raises(InputError, match="fits the response exactly"):
         RandomInterceptML(1 + 2 * x, X, np.repeat(np.arange(10), 5))
+    from statjr_py.mlfit import NormalML
+    with pytest.raises(InputError, match="NormalML: the model fits the response exactly"):
+        NormalML(1 + 2 * x, X)

@@ -19,7 +19,7 @@ from ..errors import InputError, short_repr
 
 MAX_RUNS = 1
 """Default runs executing at once: one, because a run already spreads its
-chains over every core (``processes`` defaults to the CPU count), so a second
+chains over every core (``processes`` defaults to the CPU count, or 3), so a second
 run at once mostly doubles the memory without finishing either sooner."""
 
 _POLL = 0.25  # seconds between a waiter's checks that its session still wants it
