@@ -442,7 +442,7 @@ def _clean(text) -> str:
 
 def _stata_text(text: str, limit: int) -> str:
     """A label as Stata can hold it: no NUL (it would end the text), at most ``limit`` characters."""
-    return text.replace("\x00", NUL_REPLACEMENT)[:limit]
+    return _clean(text)[:limit]
 
 
 def _value_labels(own: Labels, columns: list, names: list[str], safe: pd.DataFrame,
