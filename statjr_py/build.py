@@ -28,9 +28,11 @@ import sysconfig
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import kernel
 from ._version import __version__
 from .errors import CompileError, InputError
 
@@ -54,13 +56,13 @@ const char *sjr_error(void *p);
 void sjr_free(void *p);
 """
 
-CXXFLAGS = ["-O2", "-std=c++17", "-fPIC", "-Wall", "-Wno-unused-function",
-            "-Wno-unused-variable", "-Wno-unused-but-set-variable"]
+#: The compiler flags (one statement, shared with the kernel library).
+CXXFLAGS = kernel.CXXFLAGS
 
 _lock = threading.Lock()
 _loaded: dict[str, object] = {}
 _building: dict[str, threading.Lock] = {}
-_stats = {"compiles": 0}
+_stats = {"compiles": 0, "kernels": 0}
 
 
 def compile_count() -> int:
@@ -205,18 +207,45 @@ _version_cache: dict[str, str] = {}
 
 def _compiler_version(cxx: str) -> str:
     if cxx not in _version_cache:
-        out = subprocess.run([cxx, "--version"], capture_output=True, text=True)
-        _version_cache[cxx] = out.stdout.splitlines()[0] if out.stdout else cxx
+        _version_cache[cxx] = kernel.compiler_version(cxx)
     return _version_cache[cxx]
 
 
 def _headers_digest() -> str:
-    h = hashlib.sha256()
-    root = bundled("cpp")
-    for path in sorted(root.rglob("*.hpp")):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    """Every shared header and kernel source: a module built against them embeds them."""
+    return kernel.digest(bundled("cpp"))
+
+
+def kernel_archive() -> Path:
+    """The kernel library for this compiler: the one built at install, or the cache's.
+
+    Built into the compile cache on first need, under a file lock, so
+    concurrent processes compile it once (statjr_py/kernel.py says why it
+    exists).
+
+    Raises
+    ------
+    CompileError
+        When the kernel does not compile, with the compiler's output.
+    """
+    cxx = _compiler()
+    name = kernel.archive_name(kernel.key(bundled("cpp"), _compiler_version(cxx)))
+    installed = bundled("kernel") / name
+    if kernel.archive_ok(installed):
+        return installed
+    root = cache_dir()
+    archive = root / name
+    with _file_lock(root / (archive.stem + ".lock")):
+        if not kernel.archive_ok(archive):
+            log.info("compiling the kernel library %s", name)
+            try:
+                kernel.compile_archive(bundled("cpp"), cxx, archive)
+            except kernel.KernelBuildError as exc:
+                raise CompileError(f"{exc} (statjr-py's shared C++ in {bundled('cpp')})",
+                                   output=exc.output) from None
+            with _lock:
+                _stats["kernels"] += 1
+    return archive
 
 
 def module_name(source: str) -> str:
@@ -264,13 +293,26 @@ def _compile(name: str, source: str, root: Path, so: Path, meta: Path) -> None:
         cpp = work / f"{name}.cpp"
         make_c_source(ffi, name, source, str(cpp), verbose=False)
         out = work / so.name
-        cmd = [cxx, *CXXFLAGS, "-shared", f"-I{bundled('cpp')}",
-               f"-I{sysconfig.get_paths()['include']}", str(cpp), "-o", str(out)]
-        if sys.platform == "darwin":
-            cmd[1:1] = ["-undefined", "dynamic_lookup"]
-        log.info("compiling %s", name)
+        flags = [*CXXFLAGS, f"-I{bundled('cpp')}", f"-I{sysconfig.get_paths()['include']}"]
+        shared = ["-shared"] + (["-undefined", "dynamic_lookup"] if sys.platform == "darwin" else [])
         started = time.monotonic()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if kernel.needs_kernel(source, bundled("cpp")):
+            # The wrapper compiles while the kernel is found or built, then both link.
+            with ThreadPoolExecutor(1) as pool:
+                archive = pool.submit(kernel_archive)
+                obj = work / f"{name}.o"
+                cmd = [cxx, *flags, "-c", str(cpp), "-o", str(obj)]
+                log.info("compiling %s", name)
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                lib = archive.result()
+            if proc.returncode == 0:
+                link = [cxx, *shared, str(obj), str(lib), "-o", str(out)]
+                proc = subprocess.run(link, capture_output=True, text=True)
+                cmd = [cmd, link]
+        else:
+            cmd = [cxx, *flags, *shared, str(cpp), "-o", str(out)]
+            log.info("compiling %s", name)
+            proc = subprocess.run(cmd, capture_output=True, text=True)
         log.info("compiled %s in %.2f s", name, time.monotonic() - started)
         if proc.returncode != 0:
             kept = root / "failed" / f"{name}.cpp"

@@ -15,7 +15,8 @@ _PKG = Path(__file__).resolve().parent
 
 
 def bundled(kind: str) -> Path:
-    """The bundled folder ``kind`` ('templates', 'cpp' or 'datasets')."""
+    """The bundled folder ``kind`` ('templates', 'cpp', 'datasets', or 'kernel':
+    the C++ kernel library ``pip install`` compiles, absent in a checkout)."""
     installed = _PKG / "_bundled" / kind
     if installed.is_dir():
         return installed

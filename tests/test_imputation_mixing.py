@@ -70,7 +70,7 @@ def test_sampler_follows_the_masks(worked):
 
 
 # ------------------------------------------------------------------------
-# Step 6 of the sweep (cpp/statjr/impute_level2.hpp): moves on each
+# Step 6 of the sweep (cpp/statjr/impute_level2.cpp): moves on each
 # categorical coordinate's random-effect column.
 
 def test_girlmiss_variance_mixes(tutmiss):

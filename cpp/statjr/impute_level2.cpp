@@ -8,18 +8,19 @@
 // the level-2 responses' residuals (Q2).  Each step reads the state only
 // (Omega_u, U, W, mu2, ...) and keeps its scratch to itself.
 //
-// Included at the end of statjr/impute.hpp, which declares these members.
-#pragma once
+// Declared in statjr/impute.hpp; compiled once into the kernel library
+// (statjr_py/kernel.py) with statjr/impute.cpp.
 #include <cmath>
 #include <vector>
 #include "statjr/impute.hpp"
+#include "statjr/smc.hpp"
 
 namespace statjr {
 namespace impute {
 
 // Partition of Omega_u: m = Omega_uv Omega_vv^-1 (Q1 x Q2) and
 // C^-1 = (Omega_uu - m Omega_vu)^-1 (Q1 x Q1): the prior of u_j given v_j.
-inline Model::UPrior Model::prior_of_u() const {
+Model::UPrior Model::prior_of_u() const {
     UPrior p;
     p.c_inv.assign(Q1 * Q1, 0.0);
     p.m.assign(Q1 * Q2, 0.0);
@@ -47,7 +48,7 @@ inline Model::UPrior Model::prior_of_u() const {
 }
 
 // The prior mean of u_j given v_j.
-inline void Model::prior_mean_u(const UPrior &p, int j, Vec &m0) const {
+void Model::prior_mean_u(const UPrior &p, int j, Vec &m0) const {
     for (int c = 0; c < Q1; ++c) {
         double v = 0.0;
         for (int d = 0; d < Q2; ++d) v += p.m[c * Q2 + d] * (W[j * Q2 + d] - mu2[j * Q2 + d]);
@@ -57,7 +58,7 @@ inline void Model::prior_mean_u(const UPrior &p, int j, Vec &m0) const {
 
 // 3. u_j given v_j and the unit's rows, Gibbs: normal with precision
 // C^-1 + n_j Omega_e^-1 and linear term C^-1 m0_j + Omega_e^-1 sum_i (z_ij - X_ij beta).
-inline void Model::draw_u() {
+void Model::draw_u() {
     const Vec Pe = precision(Oe.omega, Q1);
     const UPrior up = prior_of_u();
     const Vec &cond_c = up.c_inv;
@@ -83,7 +84,7 @@ inline void Model::draw_u() {
 // conditional normal under Omega_u given u_j and the unit's other
 // coordinates, truncated as the observed category requires (SMC: a missing
 // value is proposed so and accepted with the model of interest's ratio).
-inline void Model::draw_level2() {
+void Model::draw_level2() {
     if (Q2 == 0) return;
     const Vec Pu = precision(Ou.omega, Q);
     const std::size_t R2 = s.r2.size();
@@ -105,7 +106,7 @@ inline void Model::draw_level2() {
 
 // 5. gamma, Gibbs: w_j - N u_j = X2_j gamma + eps, eps ~ N(0, Omega_v|u),
 // with N = Omega_vu Omega_uu^-1 and Omega_v|u = Omega_vv - N Omega_uv.
-inline void Model::draw_gamma() {
+void Model::draw_gamma() {
     if (Q2 == 0) return;
     const Vec &o = Ou.omega;
     Vec work, uu(Q1 * Q1), uui(Q1 * Q1), nmat(Q2 * Q1), vcond(Q2 * Q2), p2(Q2 * Q2);
@@ -128,7 +129,7 @@ inline void Model::draw_gamma() {
 
 // GLS for gamma with precision p2 per unit: a draw of gamma given w - N u
 // (draw), or the estimate from w alone (to start; nmat unused).
-inline void Model::gls_gamma(const Vec &p2, const Vec &nmat, bool draw) {
+void Model::gls_gamma(const Vec &p2, const Vec &nmat, bool draw) {
     Vec A, b, r(Q2), t(Q2);
     block_precision(p2.data(), Q2, S2, off2, K2, A, b);
     for (int j = 0; j < J; ++j) {
@@ -147,7 +148,7 @@ inline void Model::gls_gamma(const Vec &p2, const Vec &nmat, bool draw) {
 }
 
 // mu2 = X2 gamma for level-2 coordinate c, every unit.
-inline void Model::refresh_mu2(int c) {
+void Model::refresh_mu2(int c) {
     for (int j = 0; j < J; ++j) {
         double v = 0.0;
         for (int a = off2[c]; a < off2[c + 1]; ++a) v += X2[std::size_t(j) * K2 + a] * gamma[a];
@@ -157,7 +158,7 @@ inline void Model::refresh_mu2(int c) {
 
 // 8 (level 2). Thresholds of a level-2 Ordered response by Cowles' step,
 // each latent's conditional given the unit's other coordinates under Omega_u.
-inline void Model::cowles_level2(std::size_t k, bool adapt) {
+void Model::cowles_level2(std::size_t k, bool adapt) {
     const Resp &x = s.r2[k];
     const std::size_t R2 = s.r2.size();
     const int kc = Q1 + x.coord;
@@ -208,7 +209,7 @@ inline void Model::cowles_level2(std::size_t k, bool adapt) {
 // The constant covariate of each coordinate (its intercept: an index into
 // beta for level-1 coordinates, into gamma for level-2 ones, or -1), and a
 // proposal scale per level-1 coordinate for the scale move.
-inline void Model::init_expansion() {
+void Model::init_expansion() {
     intercept.assign(Q, -1);
     scale_tuners.assign(Q1, Tuner(0.1, 0.44));
     col.a.assign(n, 0.0); col.lo.assign(n, 0.0); col.hi.assign(n, 0.0); col.kind.assign(n, 0);
@@ -233,7 +234,7 @@ inline void Model::init_expansion() {
 // Observed Normal values are held; so are missing values under SMC, where
 // the model of interest depends on them.  Also sets cur, each unit's log
 // lik_j at its current u_jc.
-inline void Model::collapse(int c) {
+void Model::collapse(int c) {
     col.c = c;
     std::fill(col.lo.begin(), col.lo.end(), -INF);
     std::fill(col.hi.begin(), col.hi.end(), INF);
@@ -269,7 +270,7 @@ inline void Model::collapse(int c) {
 // probabilities are multiplied and their log taken once the product falls
 // below 1e-20 (a probability below 1e-280 is logged alone, so the product
 // never underflows), which saves a log per row.
-inline double Model::unit_loglik(int j, double ujc, double floor) const {
+double Model::unit_loglik(int j, double ujc, double floor) const {
     constexpr double fold = 1e-20, tiny = 1e-280;
     const double r2 = 1.0 / (col.sd * std::sqrt(2.0));
     double out = 0.0, prod = 1.0;
@@ -301,7 +302,7 @@ inline double Model::unit_loglik(int j, double ujc, double floor) const {
 }
 
 // z_ic for every row not held, from N(a_i + u_jc, sd^2) in its interval.
-inline void Model::redraw_collapsed() {
+void Model::redraw_collapsed() {
     for (int j = 0; j < J; ++j)
         for (long i = start[j]; i < start[j + 1]; ++i) {
             if (col.kind[i] == 2) continue;
@@ -320,7 +321,7 @@ inline void Model::redraw_collapsed() {
 //   d | rest ~ N(-sum_j e'P r_j / (J e'Pe), 1 / (J e'Pe)),  r_j = (u_j, v_j):
 // an exact draw (a translation: Jacobian 1).  With every coordinate
 // shifted, e'Pe = 1/Omega_cc and the mean is -mean_j(u_jc).
-inline void Model::shift_intercepts(int c) {
+void Model::shift_intercepts(int c) {
     const Vec &o = Ou.omega;
     const Vec Pu = precision(o, Q);
     Vec e(Q, 0.0), pe(Q, 0.0);
@@ -358,7 +359,7 @@ inline void Model::shift_intercepts(int c) {
 // w_jL lie in the regions of the unit's observed categories (0 or 1).  Under
 // SMC a unit with a missing level-2 category is left alone (its value is the
 // model of interest's too).
-inline void Model::unit_moves() {
+void Model::unit_moves() {
     const int c = col.c;
     std::vector<int> S{c};
     for (const Resp &x : s.r2)
@@ -419,7 +420,7 @@ inline void Model::unit_moves() {
 // covariance joins two fixed variances), and the map with 1/g undoes it.
 // The proposal being symmetric in log g, log alpha =
 // sum_j [log lik_j(g u_jc) - log lik_j(u_jc)] + (Q + 1) log g.
-inline void Model::scale_move(bool adapt) {
+void Model::scale_move(bool adapt) {
     const int c = col.c;
     Tuner &t = scale_tuners[c];
     const double eps = t.sd * rng.normal(), g = std::exp(eps);
@@ -445,7 +446,7 @@ inline void Model::scale_move(bool adapt) {
 }
 
 // 6. The moves on each categorical coordinate's column, then the shifts.
-inline void Model::expand_random_effects(bool adapt) {
+void Model::expand_random_effects(bool adapt) {
     for (const Resp &x : s.r1) {
         if (x.type == Normal) continue;  // u_jc of a Normal response: held by its data
         for (int c = x.coord; c < x.coord + ncoords(x); ++c) {
