@@ -5,6 +5,7 @@ parameter) unless it says otherwise, and names the paper it implements.
 """
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -108,7 +109,40 @@ def rank_normalise(x: np.ndarray) -> np.ndarray:
     and are invariant to monotone transformations.
     """
     x = np.asarray(x, dtype=float)
-    return normal_quantile((average_ranks(x) - 0.375) / (x.size + 0.25))
+    flat = x.ravel()
+    if not flat.size or np.isnan(flat).any():
+        return normal_quantile((average_ranks(x) - 0.375) / (x.size + 0.25))
+    # average_ranks and normal_quantile, the same arithmetic on the same numbers, with
+    # less of it: a value without ties has rank s + 1 (s values below it), whose score
+    # _blom_scores holds for this size; only the average ranks of tied values (e.g.
+    # two draws equally far from the median in the folded R-hat) are computed here.
+    # Any sort will do: tied values all get their group's one score.
+    order = np.argsort(flat)
+    ordered = flat[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1], True])
+    counts = np.diff(starts)
+    first = starts[:-1]
+    scores = _blom_scores(flat.size)[first]
+    tied = counts > 1
+    if tied.any():
+        scores[tied] = normal_quantile((first[tied] + (counts[tied] + 1) / 2 - 0.375)
+                                       / (x.size + 0.25))
+    out = np.empty(flat.size)
+    out[order] = np.repeat(scores, counts) if tied.any() else scores
+    return out.reshape(x.shape)
+
+
+@functools.lru_cache(maxsize=16)
+def _blom_scores(size: int) -> np.ndarray:
+    """``normal_quantile((r - 3/8) / (size + 1/4))`` for the ranks r = 1..size, read-only.
+
+    The values :func:`rank_normalise` computes from ranks without ties, the
+    same arithmetic on the same numbers, made once per size: a run
+    normalises thousands of chains of a handful of lengths.
+    """
+    scores = normal_quantile((np.arange(1, size + 1, dtype=float) - 0.375) / (size + 0.25))
+    scores.flags.writeable = False
+    return scores
 
 
 def average_ranks(x: np.ndarray) -> np.ndarray:
@@ -198,9 +232,11 @@ def _multichain_ess(x: np.ndarray) -> float:
     acov = np.fft.irfft(f * np.conj(f), size, axis=1)[:, :n] / n  # biased, lag 0..n-1
     w = acov[:, 0].mean() * n / (n - 1)
     var_plus = w * (n - 1) / n + (x.mean(axis=1).var(ddof=1) if m > 1 else 0.0)
-    rho = 1.0 - (w - acov.mean(axis=0)) / var_plus
+    rho = (1.0 - (w - acov.mean(axis=0)) / var_plus).tolist()
     # Geyer's initial positive sequence over pairs (rho_t+1, rho_t+2), t = 1, 3, ...
-    kept = np.zeros(n)
+    # (on Python floats: the same double arithmetic as numpy scalars, without
+    # their cost per lag; the sum below is numpy's, over the same array as before)
+    kept = [0.0] * n
     kept[0], kept[1] = 1.0, rho[1]
     even, odd, t = 1.0, rho[1], 1
     while t < n - 3 and even + odd > 0:
@@ -215,6 +251,7 @@ def _multichain_ess(x: np.ndarray) -> float:
     for t in range(1, last - 1, 2):
         if kept[t + 1] + kept[t + 2] > kept[t - 1] + kept[t]:
             kept[t + 1] = kept[t + 2] = (kept[t - 1] + kept[t]) / 2.0
+    kept = np.array(kept[:last + 2])
     tau = -1.0 + 2.0 * kept[:last + 1].sum() + kept[last + 1:last + 2].sum()
     tau = max(tau, 1.0 / np.log10(x.size))
     return float(x.size / tau)
@@ -235,13 +272,13 @@ def ess_tail(draws) -> float:
     Vehtari et al. (2021), section 4.3: the ESS of the indicator I(theta <= q)
     on split chains, for the quantiles that make a 90% interval.
     """
-    x = split_chains(draws)
     flat = _as_chains(draws).ravel()
-    out = []
-    for prob in (0.05, 0.95):
-        q = np.quantile(flat, prob)
-        out.append(_multichain_ess((x <= q).astype(float)))
-    return float(min(out))
+    return _ess_tail(split_chains(draws), np.quantile(flat, [0.05, 0.95]))
+
+
+def _ess_tail(split: np.ndarray, quantiles: np.ndarray) -> float:
+    """:func:`ess_tail` from the split chains and the 5% and 95% quantiles of the draws."""
+    return float(min(_multichain_ess((split <= q).astype(float)) for q in quantiles))
 
 
 def ess(draws) -> float:
@@ -276,10 +313,13 @@ def rhat(draws) -> float:
     :func:`convergence_problems`).  A single chain is split in halves too.
     """
     x = split_chains(draws)
-    if x.shape[1] < 2:
-        return float("nan")
-    bulk = _classic_rhat(rank_normalise(x))
-    folded = _classic_rhat(rank_normalise(np.abs(x - np.median(x))))
+    return _rhat(x, rank_normalise(x)) if x.shape[1] >= 2 else float("nan")
+
+
+def _rhat(split: np.ndarray, normalised: np.ndarray) -> float:
+    """:func:`rhat` from the split chains and their rank-normalised scores."""
+    bulk = _classic_rhat(normalised)
+    folded = _classic_rhat(rank_normalise(np.abs(split - np.median(split))))
     return float(max(bulk, folded))
 
 
@@ -347,13 +387,20 @@ def summarise(draws: np.ndarray, params: list) -> pd.DataFrame:
     for k, p in enumerate(params):
         x = draws[:, :, k]
         flat = x.ravel()
-        bulk = ess_bulk(x)
+        # What ess_bulk, ess_tail and rhat compute, each piece once: the split
+        # chains and their rank-normalised scores serve the bulk ESS and R-hat,
+        # one quantile call gives the interval and the tail ESS's quantiles.
+        split = split_chains(x)
+        normalised = rank_normalise(split)
+        bulk = _multichain_ess(normalised)
+        lo, hi, q05, q95 = np.quantile(flat, [0.025, 0.975, 0.05, 0.95])
         sd = flat.std(ddof=1) if flat.size > 1 else np.nan
         rows.append({"term": getattr(p, "name", p), "kind": getattr(p, "kind", "other"),
-                     "mean": flat.mean(), "sd": sd, "ess_bulk": bulk, "ess_tail": ess_tail(x),
+                     "mean": flat.mean(), "sd": sd, "ess_bulk": bulk,
+                     "ess_tail": _ess_tail(split, (q05, q95)),
                      "mcse": sd / np.sqrt(bulk) if bulk > 0 else np.nan,
-                     "2.5%": np.quantile(flat, 0.025), "97.5%": np.quantile(flat, 0.975),
-                     "rhat": rhat(x)})
+                     "2.5%": lo, "97.5%": hi,
+                     "rhat": _rhat(split, normalised) if split.shape[1] >= 2 else float("nan")})
     return pd.DataFrame(rows)
 
 
