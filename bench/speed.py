@@ -2,6 +2,8 @@
 
     python bench/speed.py warm      # README's worked example, `statjr run ... --out`, warm cache, vs Rscript
     python bench/speed.py cold      # the same with an empty compile cache; compile seconds per module
+                                    # (run it with the Python of a `pip install .`, as a newcomer has
+                                    # it: an editable install has no kernel library built at install)
     python bench/speed.py compile   # those modules' compile seconds at -O2, with a precompiled header, at -O1
     python bench/speed.py sampler   # the imputation model alone, one chain, 1000 + 3x50 iterations, vs jomo
     python bench/speed.py scale     # Chem97 (31,022 pupils, 2,410 schools) vs jomo, and peak memory
@@ -244,15 +246,23 @@ def cold(args) -> None:
                              env={"STATJR_CACHE": str(Path(tmp) / f"cache{len(compiled)}")})
             # the saved .cpp outputs name the modules: which template each one is
             label = {module_name(f.read_text()): f.stem for f in out.glob("*.cpp")}
-            compiled.append({label.get(name, name): float(secs) for name, secs in
-                             re.findall(r"compiled (\S+) in ([\d.]+) s", run.stderr)})
+            modules = {label.get(name, name): float(secs) for name, secs in
+                       re.findall(r"compiled (_sjr_\S+) in ([\d.]+) s", run.stderr)}
+            # the kernel library: built by `pip install`, or compiled here when the
+            # package was installed without it (editable, or another compiler)
+            units = re.findall(r"compiled kernel unit (\S+) in ([\d.]+) s", run.stderr)
+            modules["kernel"] = (", ".join(f"{u} {float(t):.1f} s" for u, t in units)
+                                 if units else "from the install")
+            compiled.append(modules)
             return run.seconds
 
         ours_s, theirs = alternate(ours, r_pipeline(csv, tmp, r_runs), args.pairs)
     compare("cold", "worked example, empty compile cache (`cold`)", ours_s, theirs)
     for i, modules in enumerate(compiled):
+        lib = modules.pop("kernel")
         print(f"  run {i + 1} compiled {len(modules)} modules, side by side: "
-              + ", ".join(f"{name} {secs:.1f} s" for name, secs in modules.items()))
+              + ", ".join(f"{name} {secs:.1f} s" for name, secs in modules.items())
+              + f"; kernel library: {lib}")
 
 
 def compile_variants(args) -> None:
