@@ -19,6 +19,8 @@ import math
 import numbers
 import os
 import re
+import struct
+import time
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
@@ -240,9 +242,12 @@ def dta_bytes(frame: pd.DataFrame, what: str = "dataset") -> bytes:
     """
     import tempfile
 
+    safe, labels, values = _stata_safe(frame, what)
+    fast = _numeric_dta(safe, labels, values)
+    if fast is not None:
+        return fast
     import pyreadstat
 
-    safe, labels, values = _stata_safe(frame, what)
     fd, tmp = tempfile.mkstemp(suffix=".dta")
     os.close(fd)
     try:
@@ -256,6 +261,84 @@ def dta_bytes(frame: pd.DataFrame, what: str = "dataset") -> bytes:
         return Path(tmp).read_bytes()
     finally:
         os.unlink(tmp)
+
+
+#: Stata's "." for a double, as readstat writes a missing value (2**1023).
+_DTA_MISSING_DOUBLE = np.uint64(0x7FE0000000000000)
+
+
+def _numeric_dta(safe: pd.DataFrame, labels: list, values: dict[str, dict[int, str]]) -> bytes | None:
+    """The .dta (format 119) pyreadstat 1.3 writes for an all-number frame, or None.
+
+    pyreadstat passes every value to readstat one at a time, through
+    narwhals: 0.1 s for the worked example's 20,000-row imputed data, and
+    0.05 s to import.  A frame of float64 and int64 columns (what runs
+    produce; pyreadstat writes both as doubles, NaN as Stata's ".") is laid
+    out here with numpy instead, field by field as readstat does, its bytes
+    held to pyreadstat's in tests/test_stata_labels.py; anything else (text,
+    small integers, bools, dates, label names Stata cannot take) returns
+    None and goes to pyreadstat.
+    """
+    names = [str(c) for c in safe.columns]
+    k, n = len(names), len(safe)
+    if not k or not n or k > 32767 or any(t not in (np.float64, np.int64) for t in safe.dtypes):
+        return None
+    encoded_labels = [(t or "").encode("utf-8") for t in labels]
+    if any(len(t) > 320 for t in encoded_labels):
+        return None
+    sets, set_names = [], [b""] * k
+    for i, name in enumerate(names):
+        mapping = values.get(name)
+        if not mapping:
+            continue
+        set_name = f"{name}{len(sets)}"  # pyreadstat's name: the variable's, then a counter
+        texts = [(int(code), str(text).encode("utf-8")) for code, text in mapping.items()]
+        if len(set_name) > 32 or any(not STATA_LONG[0] <= c <= STATA_LONG[1] for c, _ in texts):
+            return None
+        set_names[i] = set_name.encode("ascii")
+        sets.append((set_names[i], sorted(texts)))
+    data = np.empty((n, k), dtype="<f8")
+    for i in range(k):
+        data[:, i] = safe.iloc[:, i].to_numpy()
+    bits = data.view("<u8")
+    bits[np.isnan(data)] = _DTA_MISSING_DOUBLE
+    stamp = time.strftime("%d %b %Y %H:%M", time.localtime()).encode("ascii")
+
+    def fixed(items, width: int) -> bytes:
+        return b"".join(x.ljust(width, b"\0") for x in items)
+
+    tables = []
+    for set_name, texts in sets:
+        offsets, text, pos = [], b"", 0
+        for _, t in texts:
+            offsets.append(pos)
+            text += t + b"\0"
+            pos += len(t) + 1
+        body = (struct.pack(f"<{2 + 2 * len(texts)}i", len(texts), len(text), *offsets,
+                            *(c for c, _ in texts)) + text)
+        tables.append(b"<lbl>" + struct.pack("<i", len(body)) + set_name.ljust(129, b"\0")
+                      + b"\0\0\0" + body + b"</lbl>")
+    header = (b"<stata_dta><header><release>119</release><byteorder>LSF</byteorder><K>"
+              + struct.pack("<I", k) + b"</K><N>" + struct.pack("<Q", n) + b"</N><label>\0\0</label>"
+              + b"<timestamp>" + bytes([len(stamp)]) + stamp + b"</timestamp></header>")
+    sections = [
+        b"<variable_types>" + struct.pack(f"<{k}H", *([65526] * k)) + b"</variable_types>",
+        b"<varnames>" + fixed([x.encode("ascii") for x in names], 129) + b"</varnames>",
+        b"<sortlist>" + bytes(4 * (k + 1)) + b"</sortlist>",
+        b"<formats>" + fixed([b"%10.0g"] * k, 57) + b"</formats>",
+        b"<value_label_names>" + fixed(set_names, 129) + b"</value_label_names>",
+        b"<variable_labels>" + fixed(encoded_labels, 321) + b"</variable_labels>",
+        b"<characteristics></characteristics>",
+        b"<data>" + data.tobytes() + b"</data>",
+        b"<strls></strls>",
+        b"<value_labels>" + b"".join(tables) + b"</value_labels>",
+        b"</stata_dta>",
+    ]
+    starts = [len(header) + 14 * 8 + len(b"<map></map>")]
+    for section in sections:
+        starts.append(starts[-1] + len(section))
+    dta_map = b"<map>" + struct.pack("<14Q", 0, len(header), *starts) + b"</map>"
+    return header + dta_map + b"".join(sections)
 
 
 def write_dta(frame: pd.DataFrame, path) -> None:

@@ -279,3 +279,56 @@ def test_labels_are_shared_not_copied_and_hold_no_nul():
                     {"burnin": 10, "iterations": 20, "nchains": 1, "check_convergence": False})
     assert "\x00" not in res["ModelResults"].to_csv()
     assert "a\ufffdb" in set(res["ModelResults"]["label"])
+
+
+def _pyreadstat_bytes(frame, tmp_path):
+    """What dta_bytes wrote before its numeric fast path: pyreadstat's own file of the safe frame."""
+    from statjr_py.stata import _stata_safe
+
+    safe, labels, values = _stata_safe(frame, "test")
+    path = tmp_path / "reference.dta"
+    pyreadstat.write_dta(safe, str(path), column_labels=labels, variable_value_labels=values or None)
+    return path.read_bytes()
+
+
+def _without_timestamp(data: bytes) -> bytes:
+    import re
+
+    return re.sub(rb"<timestamp>.*?</timestamp>", b"<timestamp/>", data, count=1, flags=re.S)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_numeric_dta_is_pyreadstats_file_byte_for_byte(seed, tmp_path):
+    # dta_bytes lays out float64/int64 frames itself (pyreadstat wrote them value by value);
+    # the file must be pyreadstat 1.3's, byte for byte, but for the minute it was written.
+    from statjr_py.stata import _numeric_dta, _stata_safe
+
+    rng = np.random.default_rng(seed)
+    rows = int(rng.integers(1, 60))
+    frame = pd.DataFrame({"score": rng.normal(size=rows) * 1e3, "school": rng.integers(1, 65, rows),
+                          "tiny": rng.normal(size=rows) * 1e-300,
+                          "a_long_name_of_thirty_chars_xx": rng.integers(-9, 9, rows)})
+    frame.loc[rng.random(rows) < 0.2, "score"] = np.nan
+    frame.loc[rng.random(rows) < 0.2, "tiny"] = -0.0
+    frame = with_labels(frame, variables={"score": "Exam score, étoile ☆", "school": "x" * 80},
+                        values={"school": {3: "three", 1: "one", 2: ""},
+                                "a_long_name_of_thirty_chars_xx": {-1: "minus"}})
+    assert _numeric_dta(*_stata_safe(frame, "test")) is not None  # the fast path was taken
+    assert _without_timestamp(dta_bytes(frame)) == _without_timestamp(_pyreadstat_bytes(frame, tmp_path))
+    back, meta = pyreadstat.read_dta(_write(tmp_path / "fast.dta", dta_bytes(frame)))
+    assert np.array_equal(back["score"].to_numpy(), frame["score"].to_numpy(), equal_nan=True)
+    assert meta.variable_value_labels["school"] == {1: "one", 2: "", 3: "three"}
+
+
+def _write(path, data):
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_text_columns_still_go_through_pyreadstat(tmp_path):
+    from statjr_py.stata import _numeric_dta, _stata_safe
+
+    frame = pd.DataFrame({"id": ["a", "b"], "y": [1.0, np.nan]})
+    assert _numeric_dta(*_stata_safe(frame, "test")) is None
+    back, _ = pyreadstat.read_dta(_write(tmp_path / "t.dta", dta_bytes(frame)))
+    assert back["id"].tolist() == ["a", "b"]
