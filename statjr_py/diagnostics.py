@@ -43,13 +43,15 @@ def autocorrelation(x: np.ndarray, max_lag: int | None = None) -> np.ndarray:
     return acov / acov[0]
 
 
-def partial_autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
+def partial_autocorrelation(x: np.ndarray, max_lag: int, acf: np.ndarray | None = None) -> np.ndarray:
     """Partial autocorrelation at lags 1..max_lag by the Durbin-Levinson recursion.
 
     Durbin (1960), Revue de l'Institut International de Statistique 28, 233-244.
     A first-order Markov chain should show one large value at lag 1 only.
+    ``acf``, if given, is ``autocorrelation(x, max_lag)`` already computed (the
+    six-panel plot draws both), so that the FFT is not done twice.
     """
-    rho = autocorrelation(x, max_lag)
+    rho = autocorrelation(x, max_lag) if acf is None else acf
     pacf = np.zeros(max_lag)
     phi = np.zeros(max_lag + 1)
     for k in range(1, max_lag + 1):

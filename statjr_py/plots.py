@@ -93,7 +93,7 @@ def six_panel_svg(name: str, draws: np.ndarray, first_iteration: int = 1, thinni
     acf_panel.hline(0.0, "#999", None)
     acf_panel.title, acf_panel.xlabel, acf_panel.ylim = "ACF", "lag", (-0.2, 1.05)
 
-    pacf = dg.partial_autocorrelation(joined, max_lag)
+    pacf = dg.partial_autocorrelation(joined, max_lag, acf)
     pacf_panel.vlines(np.arange(1, max_lag + 1), pacf)
     band = 1.96 / np.sqrt(joined.size)
     pacf_panel.hline(band)
