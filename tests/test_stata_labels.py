@@ -332,3 +332,17 @@ def test_text_columns_still_go_through_pyreadstat(tmp_path):
     assert _numeric_dta(*_stata_safe(frame, "test")) is None
     back, _ = pyreadstat.read_dta(_write(tmp_path / "t.dta", dta_bytes(frame)))
     assert back["id"].tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize("frame", [
+    pd.DataFrame({"y": [1.0, np.inf]}),                       # out of Stata's range: written as missing
+    pd.DataFrame({"id": np.array([2 ** 60, 1], dtype=np.int64)}),  # beyond 2**53: written as text
+    pd.DataFrame({"bad name": [1.0, 2.0]}),                   # renamed
+    with_labels(pd.DataFrame({"y": [1.0, 2.0]}), values={"y": {1.5: "half"}}),  # label of a non-integer
+], ids=["infinite", "huge integer", "illegal name", "fractional code"])
+def test_frames_stata_cannot_hold_as_they_are_still_warn(frame, tmp_path):
+    # the numeric fast paths must leave every conversion, and its warning, to _stata_safe
+    with pytest.warns(DataWarning):
+        data = dta_bytes(frame)
+    back, _ = pyreadstat.read_dta(_write(tmp_path / "w.dta", data))
+    assert len(back) == 2
