@@ -122,3 +122,21 @@ def test_summarise_row_is_the_separate_diagnostics_to_the_bit():
                  "2.5%": np.quantile(x.ravel(), 0.025), "97.5%": np.quantile(x.ravel(), 0.975)}
         for column, value in alone.items():
             assert np.float64(row[column]).tobytes() == np.float64(value).tobytes(), column
+
+
+@pytest.mark.parametrize("kind", ["continuous", "rounded", "discrete"])
+def test_row_quantiles_are_numpys_to_the_bit(kind):
+    # brooks_gelman's quantiles skip np.quantile's set-up; they must be its numbers
+    rng = np.random.default_rng(6)
+    for m, w in [(1, 2), (1, 3), (2, 5), (3, 17), (4, 250), (4, 2500)]:
+        x = rng.normal(size=(m, w))
+        if kind == "rounded":
+            x = np.round(x, 1)
+        elif kind == "discrete":
+            x = rng.integers(0, 4, size=x.shape).astype(float)
+        for coverage in (0.8, 0.5, 0.95):
+            lo, hi = (1 - coverage) / 2, 1 - (1 - coverage) / 2
+            ours = dg._row_quantiles(x, lo, hi)
+            assert ours.tobytes() == np.quantile(x, [lo, hi], axis=1).tobytes()
+            pooled = dg._row_quantiles(x.reshape(1, -1), lo, hi)[:, 0]
+            assert pooled.tobytes() == np.quantile(x, [lo, hi]).tobytes()
