@@ -143,7 +143,8 @@ def _env_number(name: str, default: float) -> float:
 
 def prune_cache(root: Path | None = None, keep: int | None = None,
                 days: float | None = None) -> list[str]:
-    """Remove cached modules beyond the newest ``keep`` or unused for ``days``.
+    """Remove cached modules beyond the newest ``keep`` or unused for ``days``,
+    and kernel libraries unused for ``days`` (an upgrade leaves the old one).
 
     Modules loaded by this process are never removed.  Returns the names
     removed.  Called after each compile, so the cache stays bounded without
@@ -169,6 +170,13 @@ def prune_cache(root: Path | None = None, keep: int | None = None,
                 with contextlib.suppress(OSError):
                     path.unlink()
         removed.append(name)
+    for meta in root.glob("libstatjr-*.json"):  # kernel_archive touches its sidecar on use
+        with contextlib.suppress(OSError):
+            if meta.stat().st_mtime < cutoff:
+                for path in root.glob(meta.stem + ".*"):
+                    if path.is_file() and not path.is_symlink():
+                        path.unlink()
+                removed.append(meta.stem)
     if removed:
         log.info("pruned %d cached modules", len(removed))
     return removed
@@ -245,6 +253,8 @@ def kernel_archive() -> Path:
                                    output=exc.output) from None
             with _lock:
                 _stats["kernels"] += 1
+        with contextlib.suppress(OSError):
+            os.utime(archive.with_suffix(".json"))  # last use, for pruning
     return archive
 
 

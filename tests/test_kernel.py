@@ -73,3 +73,18 @@ def test_prebuild_without_a_compiler_leaves_the_install_working(tmp_path, monkey
     monkeypatch.setenv("CXX", "no-such-compiler-here")
     assert kernel.prebuild(CPP, tmp_path) is None
     assert not list(Path(tmp_path).iterdir())
+
+
+def test_unused_kernel_library_is_pruned_with_old_modules(tmp_path):
+    import os
+    import time
+    old, new = tmp_path / "libstatjr-old.a", tmp_path / "libstatjr-new.a"
+    for lib in (old, new):
+        lib.write_bytes(b"!<arch>\n")
+        lib.with_suffix(".json").write_text("{}")
+    past = time.time() - 100 * 86400
+    os.utime(old.with_suffix(".json"), (past, past))
+    removed = build.prune_cache(tmp_path, keep=10, days=90)
+    assert removed == ["libstatjr-old"]
+    assert not old.exists() and not old.with_suffix(".json").exists()
+    assert new.exists()
