@@ -271,10 +271,6 @@ def module_name(source: str) -> str:
     return "_sjr_" + h.hexdigest()[:24]
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _load(name: str, path: Path):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -283,12 +279,7 @@ def _load(name: str, path: Path):
 
 
 def _entry_ok(so: Path, meta: Path) -> bool:
-    if not (so.is_file() and meta.is_file()):
-        return False
-    try:
-        return json.loads(meta.read_text())["sha256"] == _sha256(so)
-    except (OSError, ValueError, KeyError):
-        return False
+    return kernel.checksum_ok(so, meta)
 
 
 def _compile(name: str, source: str, root: Path, so: Path, meta: Path) -> None:
@@ -336,7 +327,7 @@ def _compile(name: str, source: str, root: Path, so: Path, meta: Path) -> None:
         with _lock:
             _stats["compiles"] += 1
         tmp_meta = work / "meta.json"
-        tmp_meta.write_text(json.dumps({"sha256": _sha256(out), "command": cmd}))
+        tmp_meta.write_text(json.dumps({"sha256": kernel.sha256(out), "command": cmd}))
         os.replace(out, so)  # atomic: readers see the old entry or the new one
         os.replace(tmp_meta, meta)
         (root / f"{name}.cpp").write_text(source)

@@ -105,19 +105,24 @@ def archive_name(k: str) -> str:
     return f"libstatjr-{k}.a"
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def checksum_ok(path: Path, meta: Path) -> bool:
+    """``path`` exists and matches the SHA-256 its JSON sidecar ``meta`` records
+    (how the cache tells a finished build from a corrupt or partial one)."""
+    if not (path.is_file() and meta.is_file()):
+        return False
+    try:
+        return json.loads(meta.read_text())["sha256"] == sha256(path)
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 def archive_ok(archive: Path) -> bool:
     """The archive exists and matches the checksum written beside it."""
-    meta = archive.with_suffix(".json")
-    if not (archive.is_file() and meta.is_file()):
-        return False
-    try:
-        return json.loads(meta.read_text())["sha256"] == _sha256(archive)
-    except (OSError, ValueError, KeyError):
-        return False
+    return checksum_ok(archive, archive.with_suffix(".json"))
 
 
 class KernelBuildError(RuntimeError):
@@ -169,7 +174,7 @@ def compile_archive(cpp_root: Path, cxx: str, archive: Path, jobs: int | None = 
             raise KernelBuildError("ar could not archive the kernel", proc.stdout + proc.stderr)
         seconds = {name: round(s, 2) for name, s, _ in results}
         meta = work / "meta.json"
-        meta.write_text(json.dumps({"sha256": _sha256(tmp), "seconds": seconds}))
+        meta.write_text(json.dumps({"sha256": sha256(tmp), "seconds": seconds}))
         os.replace(tmp, archive)
         os.replace(meta, archive.with_suffix(".json"))
         for name, s in seconds.items():
