@@ -62,12 +62,18 @@ class ProgressBar:
         self(done, total, "writing outputs", "files")
 
 
-def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive: bool) -> dict:
-    """Fill in missing answers at the terminal, one question at a time."""
+def _ask_missing(template, dataset, invars: dict, estoptions: dict, interactive: bool,
+                 data=None) -> dict:
+    """Fill in missing answers at the terminal, one question at a time.
+
+    ``data`` is ``dataset`` loaded already (the run is given the same one,
+    rather than reading the file twice).
+    """
     from .datasets import load_dataset
     from .inputs import next_question
 
-    data = load_dataset(dataset)
+    if data is None:
+        data = load_dataset(dataset)
     columns = list(map(str, data.frame.columns))
     invars = dict(invars)
     # Answers given in full (--invars) run as they are, defaults applying.  Once
@@ -178,6 +184,7 @@ def _write_failed(flag: str, path: str, exc: OSError) -> int:
 
 
 def _cmd_run(args) -> int:
+    from .datasets import load_dataset
     from .engine import RunStatJR
     from .registry import get_template
     from .results import table_text
@@ -187,10 +194,11 @@ def _cmd_run(args) -> int:
     estoptions = parse_mapping(args.estoptions, "estoptions")
     _check_outputs(args)
     interactive = sys.stdin.isatty() and not args.no_input
-    invars = _ask_missing(template, args.dataset, invars, estoptions, interactive)
+    data = load_dataset(args.dataset)  # once: the questions and the run (which copies it) share it
+    invars = _ask_missing(template, args.dataset, invars, estoptions, interactive, data)
     progress = ProgressBar() if (sys.stderr.isatty() or args.progress) else None
     try:
-        results = RunStatJR(template.name, args.dataset, invars, estoptions, progress=progress)
+        results = RunStatJR(template.name, data, invars, estoptions, progress=progress)
     finally:
         if progress is not None:
             progress.close()
