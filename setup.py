@@ -31,7 +31,9 @@ class BuildPyWithKernel(build_py):
         if getattr(self, "editable_mode", False):  # an editable install builds the kernel into the cache on first use
             return
         logging.basicConfig(level=logging.INFO, format="%(message)s")
-        _kernel_module().prebuild(HERE / "cpp", Path(self.build_lib) / "statjr_py" / "_bundled" / "kernel")
+        bundled = Path(self.build_lib) / "statjr_py" / "_bundled"
+        # the installed copy of cpp/, so that the key matches the one computed at run time
+        _kernel_module().prebuild(bundled / "cpp", bundled / "kernel")
 
 
 class BinaryDistribution(Distribution):

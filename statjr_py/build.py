@@ -63,6 +63,7 @@ _lock = threading.Lock()
 _loaded: dict[str, object] = {}
 _building: dict[str, threading.Lock] = {}
 _stats = {"compiles": 0, "kernels": 0}
+_kernels_used: set[str] = set()  # kernel libraries this process linked: never pruned
 
 
 def compile_count() -> int:
@@ -172,9 +173,9 @@ def prune_cache(root: Path | None = None, keep: int | None = None,
         removed.append(name)
     for meta in root.glob("libstatjr-*.json"):  # kernel_archive touches its sidecar on use
         with contextlib.suppress(OSError):
-            if meta.stat().st_mtime < cutoff:
-                for path in root.glob(meta.stem + ".*"):
-                    if path.is_file() and not path.is_symlink():
+            if meta.stem not in _kernels_used and meta.stat().st_mtime < cutoff:
+                for path in root.glob(meta.stem + ".*"):  # not its lock: another process may wait on it
+                    if path.is_file() and not path.is_symlink() and path.suffix != ".lock":
                         path.unlink()
                 removed.append(meta.stem)
     if removed:
@@ -187,10 +188,11 @@ STALE_SECONDS = 24 * 3600
 
 
 def _remove_stale(root: Path, name: str) -> None:
-    """Remove what killed compiles left: this model's build folders (we hold
-    its lock, so nobody else is using them) and any build folder a day old."""
+    """Remove what killed compiles left: this model's (or kernel's) build
+    folders (we hold its lock, so nobody else is using them) and any build
+    folder a day old."""
     now = time.time()
-    for entry in root.glob("_sjr_*.*"):
+    for entry in [*root.glob("_sjr_*.*"), *root.glob("libstatjr-*.*")]:
         if not entry.is_dir() or entry.is_symlink():
             continue
         try:
@@ -243,8 +245,13 @@ def kernel_archive() -> Path:
         return installed
     root = cache_dir()
     archive = root / name
+    with _lock:
+        _kernels_used.add(archive.stem)
     with _file_lock(root / (archive.stem + ".lock")):
         if not kernel.archive_ok(archive):
+            if archive.exists():
+                log.warning("cache entry %s is corrupt or incomplete; rebuilding", archive.name)
+            _remove_stale(root, archive.stem)
             log.info("compiling the kernel library %s", name)
             try:
                 kernel.compile_archive(bundled("cpp"), cxx, archive)
@@ -375,6 +382,16 @@ def build(source: str) -> Module:
         try:
             mod = _load(name, so)
         except ImportError as exc:
+            if "undefined symbol" in str(exc):
+                # linked without the kernel library: rebuilding would give the same module
+                for path in (so, meta):
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                raise CompileError(f"the compiled module {so.name} could not be loaded ({exc}); it "
+                                   "uses code that was never linked: a function declared but not "
+                                   "defined, or a kernel header the build did not see (include "
+                                   'statjr headers as #include "statjr/NAME.hpp"); the module was '
+                                   "removed from the cache") from None
             raise CompileError(f"the compiled module {so} could not be loaded ({exc}); "
                                "delete it to force a rebuild") from None
         with _lock:

@@ -47,7 +47,7 @@ log = logging.getLogger("statjr_py.kernel")
 CXXFLAGS = ["-O2", "-std=c++17", "-fPIC", "-Wall", "-Wno-unused-function",
             "-Wno-unused-variable", "-Wno-unused-but-set-variable"]
 
-_INCLUDE = re.compile(r'^\s*#\s*include\s+"statjr/([A-Za-z0-9_]+)\.hpp"', re.M)
+_INCLUDE = re.compile(r'^\s*#\s*include\s*["<]statjr/([A-Za-z0-9_]+)\.hpp[">]', re.M)
 
 
 def sources(cpp_root: Path) -> list[Path]:
@@ -148,6 +148,14 @@ def compile_archive(cpp_root: Path, cxx: str, archive: Path, jobs: int | None = 
     archive = Path(archive)
     archive.parent.mkdir(parents=True, exist_ok=True)
     units = sources(cpp_root)
+    ar_name = os.environ.get("AR", "ar")
+    ar = shutil.which(ar_name)
+    if not ar:
+        raise KernelBuildError(f"no '{ar_name}' found to archive the kernel; install binutils "
+                               "(it comes with g++) or set AR to an archiver", "")
+    # the work folder sits beside the archive so that the finished file can be
+    # moved into place atomically; a killed build's folder is removed by the
+    # next build (remove_stale)
     work = Path(tempfile.mkdtemp(prefix=archive.stem + ".", dir=archive.parent))
     try:
         def one(src: Path) -> tuple[str, float, subprocess.CompletedProcess]:
@@ -163,10 +171,6 @@ def compile_archive(cpp_root: Path, cxx: str, archive: Path, jobs: int | None = 
         if failed:
             raise KernelBuildError(f"the kernel's {failed[0][0]} did not compile",
                                    "".join(p.stdout + p.stderr for _, p in failed))
-        ar = shutil.which(os.environ.get("AR", "ar"))
-        if not ar:
-            raise KernelBuildError("no 'ar' found to archive the kernel; install binutils "
-                                   "(it comes with g++)", "")
         tmp = work / archive.name
         proc = subprocess.run([ar, "rcs", str(tmp), *(str(work / (u.stem + ".o")) for u in units)],
                               capture_output=True, text=True)
@@ -184,26 +188,55 @@ def compile_archive(cpp_root: Path, cxx: str, archive: Path, jobs: int | None = 
         shutil.rmtree(work, ignore_errors=True)
 
 
+def remove_stale(folder: Path, keep: str | None = None, older_than: float | None = None) -> None:
+    """Remove kernel builds in ``folder`` other than archive ``keep`` (its
+    ``.a`` and ``.json``): other keys' archives and the work folders of
+    killed builds.  With ``older_than`` (seconds), only entries that old;
+    lock files are left, since another process may be waiting on one."""
+    now = time.time()
+    for entry in Path(folder).glob("libstatjr-*"):
+        if entry.suffix == ".lock" or (keep and entry.name in (keep, Path(keep).stem + ".json")):
+            continue
+        try:
+            if older_than is not None and now - entry.stat().st_mtime < older_than:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink()
+        except OSError:
+            continue
+
+
 def prebuild(cpp_root: Path, out_dir: Path) -> Path | None:
     """Build the kernel into ``out_dir`` at install time (``setup.py``).
+
+    ``cpp_root`` must be the copy of ``cpp/`` that is installed, so that the
+    key computed here is the one computed at run time.  ``out_dir`` is left
+    holding this build's archive and nothing else (an earlier build's
+    archives or a killed build's folder would otherwise be installed too);
+    an archive already there with this key is kept, not rebuilt.
 
     Returns the archive, or None when no compiler is found or the kernel
     does not compile; the install goes on and the first run builds the
     kernel into the compile cache instead, where a failure is a
     ``CompileError`` with the compiler's output.
     """
+    out_dir = Path(out_dir)
     cxx = shutil.which(os.environ.get("CXX", "g++"))
     if not cxx:
+        remove_stale(out_dir)
         log.warning("statjr-py: no C++ compiler at install time; the kernel will be "
                     "compiled on first use")
         return None
-    archive = Path(out_dir) / archive_name(key(cpp_root, compiler_version(cxx)))
-    for old in Path(out_dir).glob("libstatjr-*"):  # a stale build folder's other keys
-        if old.name.split(".")[0] != archive.stem:
-            old.unlink()
+    archive = out_dir / archive_name(key(cpp_root, compiler_version(cxx)))
+    remove_stale(out_dir, keep=archive.name)
+    if archive_ok(archive):
+        return archive
     try:
         compile_archive(Path(cpp_root).resolve(), cxx, archive)
     except KernelBuildError as exc:
+        remove_stale(out_dir)
         log.warning("statjr-py: the kernel did not compile at install time (%s); it will "
                     "be compiled on first use:\n%s", exc, exc.output)
         return None

@@ -14,6 +14,7 @@ def test_only_modules_that_include_a_kernel_header_link_it():
     assert kernel.needs_kernel('#include "statjr/impute.hpp"\nstruct Model {};', CPP)
     assert kernel.needs_kernel('#include "statjr/smc.hpp"', CPP)  # through smc.hpp's include of twolevel.hpp
     assert not kernel.needs_kernel('#include "statjr/glm.hpp"\n#include "statjr/entry.hpp"', CPP)
+    assert kernel.needs_kernel("#include <statjr/twolevel.hpp>", CPP)  # either include form
     # a header named like a kernel unit's prefix, but not a kernel header, does not count
     assert not kernel.needs_kernel('#include "statjr/imp.hpp"', CPP)
 
@@ -88,3 +89,57 @@ def test_unused_kernel_library_is_pruned_with_old_modules(tmp_path):
     assert removed == ["libstatjr-old"]
     assert not old.exists() and not old.with_suffix(".json").exists()
     assert new.exists()
+
+
+def test_install_folder_keeps_only_this_build(tmp_path, monkeypatch):
+    cached = build.kernel_archive()
+    name = kernel.archive_name(kernel.key(CPP, build._compiler_version(build._compiler())))
+    assert cached.name == name
+    out = tmp_path / "kernel"
+    (out / "libstatjr-0ld.abc123").mkdir(parents=True)  # a killed build's folder
+    (out / "libstatjr-0ld.abc123" / "impute.o").write_bytes(b"x")
+    (out / "libstatjr-0ld.a").write_bytes(b"!<arch>\n")  # another key's archive
+    shutil.copy(cached, out / name)
+    shutil.copy(cached.with_suffix(".json"), out / (cached.stem + ".json"))
+    before = (out / name).stat().st_mtime_ns
+    assert kernel.prebuild(CPP, out) == out / name  # valid with this key: kept, not rebuilt
+    assert (out / name).stat().st_mtime_ns == before
+    assert sorted(p.name for p in out.iterdir()) == sorted([name, cached.stem + ".json"])
+    monkeypatch.setenv("CXX", "no-such-compiler-here")
+    assert kernel.prebuild(CPP, out) is None
+    assert not list(out.iterdir())  # nothing stale is installed either
+
+
+def test_kernel_in_use_and_lock_files_are_never_pruned(tmp_path, monkeypatch):
+    import os
+    import time
+    monkeypatch.setenv("STATJR_CACHE", str(tmp_path))
+    real = build.bundled
+    monkeypatch.setattr(build, "bundled", lambda kind: tmp_path / "none" if kind == "kernel" else real(kind))
+    archive = build.kernel_archive()  # built into this empty cache, and now in use
+    assert archive.parent == tmp_path
+    past = time.time() - 100 * 86400
+    os.utime(archive.with_suffix(".json"), (past, past))
+    assert build.prune_cache(tmp_path, keep=10, days=0) == []
+    assert archive.exists() and archive.with_suffix(".lock").exists()
+
+
+def test_killed_kernel_build_folder_is_removed(tmp_path):
+    work = tmp_path / "libstatjr-abc.x1y2z3"
+    work.mkdir()
+    (work / "impute.o").write_bytes(b"x")
+    build._remove_stale(tmp_path, "libstatjr-abc")
+    assert not work.exists()
+
+
+def test_module_with_unlinked_code_is_removed_and_explained(tmp_path, monkeypatch):
+    # a source that defines none of the C entry points: it compiles and links
+    # (a shared object may leave symbols undefined) but cannot be loaded
+    monkeypatch.setenv("STATJR_CACHE", str(tmp_path))
+    source = ("// a module whose entry points are declared, never defined\n#include <cstdint>\nextern \"C\" {\n"
+              + build.CDEF + "}\n")
+    with pytest.raises(CompileError, match="never linked") as err:
+        build.build(source)
+    assert "undefined symbol" in str(err.value)
+    name = build.module_name(source)
+    assert not list(tmp_path.glob(name + "*.so")) and not list(tmp_path.glob(name + ".json"))
