@@ -167,3 +167,88 @@ def test_the_console_script_still_does_what_an_exit_does(tmp_path):
 def test_main_with_argv_returns(capsys):
     assert main(["list"]) == 0  # and the test process is still here
     assert "1LevelMod" in capsys.readouterr().out
+
+
+# ------------------------------------------------------- saving in two processes
+def _outputs():
+    from statjr_py import SVG, Results
+
+    rng = np.random.default_rng(8)
+    res = Results()
+    for i in range(4):
+        frame = pd.DataFrame(rng.normal(size=(20000, 3)), columns=["a", "b", "c"])
+        frame.iloc[::7, 1] = np.nan
+        res.add(f"table{i}", frame, "table")
+    res.add("data", pd.DataFrame({"x": rng.normal(size=50), "id": np.arange(50)}), "dataset")
+    for i in range(3):
+        res.add(f"plot{i}.svg", SVG(lambda i=i: f"<svg>{i}</svg>"), "svg")
+    res.add("notes", "text", "text")
+    return res
+
+
+def _saved(folder):
+    import re
+
+    return {f.name: re.sub(rb"<timestamp>.*?</timestamp>|\"written\": \"[^\"]*\"", b"", f.read_bytes())
+            for f in sorted(folder.iterdir())}
+
+
+def _can_fork():
+    from statjr_py.csvout import fork_worth_it
+
+    return fork_worth_it(10 ** 9, 2)
+
+
+@pytest.mark.skipif(not _can_fork(), reason="saving in two processes needs Linux and two cores")
+def test_two_processes_save_the_bytes_one_saves(tmp_path, monkeypatch):
+    import statjr_py.results as results_module
+
+    calls, shared = [], []
+    real_share = results_module.share_with_child
+    monkeypatch.setattr(results_module, "share_with_child",
+                        lambda *a: shared.append(1) or real_share(*a))
+    forked = _outputs()
+    forked.save(tmp_path / "two", progress=lambda done, total: calls.append((done, total)))
+    assert shared  # the child was used
+    assert all(forked[n].drawn for n in forked if n.endswith(".svg"))  # drawn, as after any save
+    assert calls[-1] == (len(forked), len(forked)) and len(calls) == len(forked)
+    monkeypatch.setattr(results_module, "fork_worth_it", lambda cost, count: False)
+    _outputs().save(tmp_path / "one")
+    assert _saved(tmp_path / "two") == _saved(tmp_path / "one")
+
+
+@pytest.mark.skipif(not _can_fork(), reason="saving in two processes needs Linux and two cores")
+def test_a_failing_writer_child_leaves_its_files_to_the_parent(tmp_path, monkeypatch):
+    import os
+
+    import statjr_py.results as results_module
+    from statjr_py import Results
+
+    parent, original = os.getpid(), Results._bytes
+
+    def fails_in_child(self, name):
+        if os.getpid() != parent:
+            raise OSError("the child fails")
+        return original(self, name)
+
+    monkeypatch.setattr(Results, "_bytes", fails_in_child)
+    _outputs().save(tmp_path / "two")
+    monkeypatch.setattr(Results, "_bytes", original)
+    monkeypatch.setattr(results_module, "fork_worth_it", lambda cost, count: False)
+    _outputs().save(tmp_path / "one")
+    assert _saved(tmp_path / "two") == _saved(tmp_path / "one")
+
+
+def test_no_writer_child_while_another_thread_runs():
+    import threading
+
+    from statjr_py.csvout import fork_worth_it
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not fork_worth_it(10 ** 9, 2)
+    finally:
+        stop.set()
+        thread.join()
