@@ -13,7 +13,6 @@
 #include <cmath>
 #include <vector>
 #include "statjr/impute.hpp"
-#include "statjr/smc.hpp"
 
 namespace statjr {
 namespace impute {
