@@ -98,17 +98,31 @@ def _env(kind: str):
 CTYPES = {np.dtype(np.float64): "double", np.dtype(np.int32): "std::int32_t"}
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled_text(text: str):
+    # Jinja2 compiles a template to Python each time it is given as a string
+    # (a few ms each; a run renders its LaTeX once per fit), so keep them.
+    return _env("text").from_string(text)
+
+
 def render_string(text: str, context: Mapping[str, Any]) -> str:
     """Render Jinja2 text (LaTeX, small snippets) with strict undefined names."""
-    return _env("text").from_string(text).render(**context)
+    return _compiled_text(text).render(**context)
+
+
+@functools.lru_cache(maxsize=None)
+def _folder_env(folder: str):
+    # One environment per template folder, so that Jinja2's own cache of
+    # compiled templates lasts between renders; its loader still checks each
+    # file's modification time, so an edited .cpp.j2 is compiled again.
+    import jinja2
+
+    return _env("cpp").overlay(loader=jinja2.FileSystemLoader(folder))
 
 
 def render_file(path: Path, context: Mapping[str, Any]) -> str:
     """Render a ``.cpp.j2``; ``{% include %}`` looks beside it."""
-    import jinja2
-
-    env = _env("cpp").overlay(loader=jinja2.FileSystemLoader(str(Path(path).parent)))
-    return env.get_template(Path(path).name).render(**context)
+    return _folder_env(str(Path(path).parent)).get_template(Path(path).name).render(**context)
 
 
 def data_struct(arrays: Mapping[str, np.ndarray]) -> str:

@@ -156,3 +156,15 @@ def test_cache_settings_are_checked(monkeypatch, tmp_path):
     monkeypatch.setenv("STATJR_CACHE_KEEP", "lots")
     with pytest.raises(InputError, match="STATJR_CACHE_KEEP = 'lots'"):
         build.prune_cache(tmp_path)
+
+
+def test_rendering_sees_an_edited_template_in_the_same_process(tmp_path):
+    # compiled Jinja2 templates are kept between renders; an edit must still show
+    from statjr_py.codegen import render_file
+    path = tmp_path / "Mine.cpp.j2"
+    path.write_text("// first {{ k }}\n")
+    assert render_file(path, {"k": 1}) == "// first 1\n"
+    path.write_text("// second {{ k }}\n")
+    later = path.stat().st_mtime + 5
+    os.utime(path, (later, later))
+    assert render_file(path, {"k": 2}) == "// second 2\n"
