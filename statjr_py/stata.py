@@ -251,6 +251,15 @@ def dta_bytes(frame: pd.DataFrame, what: str = "dataset") -> bytes:
         return fast
     import pyreadstat
 
+    # pyreadstat names each value-label set after its variable and a counter,
+    # and readstat refuses a name over 32 characters: those labels are left
+    # out, and said so, rather than the whole file refused
+    long_names = [name for i, name in enumerate(values) if len(f"{name}{i}") > 32]
+    if long_names:
+        values = {k: v for k, v in values.items() if k not in long_names}
+        warnings.warn(f"{what}: the value labels of {', '.join(map(short_repr, long_names))} are "
+                      "left out: with text columns in the file its label names would pass Stata's "
+                      "32 characters; shorten the names to keep them", DataWarning, stacklevel=3)
     fd, tmp = tempfile.mkstemp(suffix=".dta")
     os.close(fd)
     try:
@@ -325,9 +334,13 @@ def _numeric_dta(safe: pd.DataFrame, labels: list, values: dict[str, dict[int, s
         mapping = values.get(name)
         if not mapping:
             continue
-        set_name = f"{name}{len(sets)}"  # pyreadstat's name: the variable's, then a counter
+        # pyreadstat's name: the variable's, then a counter; Stata takes 32
+        # characters, so a long variable name is cut to leave room for it
+        # (still unique: the counter is)
+        count = str(len(sets))
+        set_name = f"{name[:32 - len(count)]}{count}"
         texts = [(int(code), str(text).encode("utf-8")) for code, text in mapping.items()]
-        if len(set_name) > 32 or any(not STATA_LONG[0] <= c <= STATA_LONG[1] for c, _ in texts):
+        if any(not STATA_LONG[0] <= c <= STATA_LONG[1] for c, _ in texts):
             return None
         set_names[i] = set_name.encode("ascii")
         sets.append((set_names[i], sorted(texts)))

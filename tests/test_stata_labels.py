@@ -346,3 +346,32 @@ def test_frames_stata_cannot_hold_as_they_are_still_warn(frame, tmp_path):
         data = dta_bytes(frame)
     back, _ = pyreadstat.read_dta(_write(tmp_path / "w.dta", data))
     assert len(back) == 2
+
+
+def test_value_labels_of_a_32_character_name_are_written_or_said_to_be_left_out(tmp_path):
+    # pyreadstat names a label set after its variable and a counter; with a
+    # 32-character name that is 33 characters, which Stata refuses
+    import warnings
+
+    import pyreadstat
+
+    from statjr_py import DataWarning
+    from statjr_py.stata import Labels, dta_bytes, with_labels
+
+    name = "a" * 32
+    frame = with_labels(pd.DataFrame({name: [0.0, 1.0, 1.0], "b": [1.0, 2.0, 3.0]}),
+                        Labels(values={name: {0: "no", 1: "yes"}}))
+    path = tmp_path / "numbers.dta"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # all numbers: written whole, no warning
+        path.write_bytes(dta_bytes(frame))
+    _, meta = pyreadstat.read_dta(str(path))
+    assert meta.variable_value_labels == {name: {0: "no", 1: "yes"}}
+    assert len(meta.variable_to_label[name]) <= 32
+
+    frame = with_labels(frame.assign(t=["x", "y", "z"]), Labels(values={name: {0: "no", 1: "yes"}}))
+    path = tmp_path / "with_text.dta"
+    with pytest.warns(DataWarning, match="value labels of 'a{32}' are left out"):
+        path.write_bytes(dta_bytes(frame))
+    data, meta = pyreadstat.read_dta(str(path))
+    assert list(data[name]) == [0.0, 1.0, 1.0] and meta.variable_value_labels == {}
