@@ -4,6 +4,7 @@
 // generated module.
 #include "statjr/impute.hpp"
 #include "statjr/smc.hpp"
+#include "statjr/dims.hpp"
 
 namespace statjr {
 namespace impute {
@@ -145,21 +146,28 @@ void Model::draw_level1() {
     Vec r(Q1), t(Q1), tmpq(Q1 * Q1);  // residual and mean of one row
     const std::size_t R1 = s.r1.size();
     if (!s.two_level || s.conditional) {
-        for (int j = 0; j < J; ++j)
-            for (long i = start[j]; i < start[j + 1]; ++i) {
-                double *z = &Z[i * Q1];
-                const double *m = &mu1[i * Q1];
-                for (int c = 0; c < Q1; ++c) { t[c] = m[c] + (s.two_level ? U[j * Q1 + c] : 0.0); r[c] = z[c] - t[c]; }
-                for (std::size_t k = 0; k < R1; ++k) {
-                    const Resp &x = s.r1[k];
-                    const double y = Y1[i * R1 + x.col];
-                    if (smc && std::isnan(y)) {
-                        smc_level1(i, j, k, z, t.data(), r.data(), Pe);
-                        continue;
+        with_dim(Q1, [&](auto D) {
+            constexpr int F = D.value > 0 ? D.value : 1;
+            const int q = dim(D, Q1);
+            double tf[F], rf[F];  // with q fixed, the row's mean and residual stay in registers
+            double *tt = D.value > 0 ? tf : t.data(), *rr = D.value > 0 ? rf : r.data();
+            for (int j = 0; j < J; ++j)
+                for (long i = start[j]; i < start[j + 1]; ++i) {
+                    double *z = &Z[i * q];
+                    const double *m = &mu1[i * q];
+#pragma GCC unroll 4
+                    for (int c = 0; c < q; ++c) { tt[c] = m[c] + (s.two_level ? U[j * q + c] : 0.0); rr[c] = z[c] - tt[c]; }
+                    for (std::size_t k = 0; k < R1; ++k) {
+                        const Resp &x = s.r1[k];
+                        const double y = Y1[i * R1 + x.col];
+                        if (smc && std::isnan(y)) {
+                            smc_level1(i, j, k, z, tt, rr, Pe);
+                            continue;
+                        }
+                        draw_response(rng, x, th1(k), y, z, tt, Pe.data(), q, rr, x.coord);
                     }
-                    draw_response(rng, x, th1(k), y, z, t.data(), Pe.data(), Q1, r.data(), x.coord);
                 }
-            }
+        });
         return;
     }
     // Marginal variant: u_j integrated out.  Row i is drawn from its
@@ -215,23 +223,44 @@ void Model::draw_beta() { gls_beta(precision(Oe.omega, Q1), true); }
 void Model::gls_beta(const Vec &Pe, bool draw) {
     Vec A, b, r(Q1), t(Q1);
     block_precision(Pe.data(), Q1, S1, off1, K1, A, b);
-    for (int j = 0; j < J; ++j)
-        for (long i = start[j]; i < start[j + 1]; ++i) {
-            for (int c = 0; c < Q1; ++c) r[c] = Z[i * Q1 + c] - (s.two_level ? U[j * Q1 + c] : 0.0);
-            for (int c = 0; c < Q1; ++c) { double v = 0; for (int d = 0; d < Q1; ++d) v += Pe[c * Q1 + d] * r[d]; t[c] = v; }
-            const double *x = X1 + i * K1;
-            for (int c = 0; c < Q1; ++c)
-                for (int a = off1[c]; a < off1[c + 1]; ++a) b[a] += x[a] * t[c];
-        }
+    with_dim(Q1, [&](auto D) {
+        const int q = dim(D, Q1);
+        const double *p = Pe.data();
+        double *bb = b.data();
+        for (int j = 0; j < J; ++j)
+            for (long i = start[j]; i < start[j + 1]; ++i) {
+                double rr[D.value > 0 ? D.value : 1], tt[D.value > 0 ? D.value : 1];
+                double *rp = D.value > 0 ? rr : r.data(), *tp = D.value > 0 ? tt : t.data();
+#pragma GCC unroll 4
+                for (int c = 0; c < q; ++c) rp[c] = Z[i * q + c] - (s.two_level ? U[j * q + c] : 0.0);
+#pragma GCC unroll 4
+                for (int c = 0; c < q; ++c) {
+                    double v = 0;
+#pragma GCC unroll 4
+                    for (int d = 0; d < q; ++d) v += p[c * q + d] * rp[d];
+                    tp[c] = v;
+                }
+                const double *x = X1 + i * K1;
+#pragma GCC unroll 4
+                for (int c = 0; c < q; ++c)
+                    for (int a = off1[c]; a < off1[c + 1]; ++a) bb[a] += x[a] * tp[c];
+            }
+    });
     solve_or_draw(A, b, K1, beta, draw);
-    for (long i = 0; i < n; ++i) {
-        const double *x = X1 + i * K1;
-        for (int c = 0; c < Q1; ++c) {
-            double v = 0.0;
-            for (int a = off1[c]; a < off1[c + 1]; ++a) v += x[a] * beta[a];
-            mu1[i * Q1 + c] = v;
+    with_dim(Q1, [&](auto D) {
+        const int q = dim(D, Q1);
+        const double *be = beta.data();
+        double *m = mu1.data();
+        for (long i = 0; i < n; ++i) {
+            const double *x = X1 + i * K1;
+#pragma GCC unroll 4
+            for (int c = 0; c < q; ++c) {
+                double v = 0.0;
+                for (int a = off1[c]; a < off1[c + 1]; ++a) v += x[a] * be[a];
+                m[i * q + c] = v;
+            }
         }
-    }
+    });
 }
 
 void Model::solve_or_draw(const Vec &a, const Vec &rhs, int k, Vec &out, bool draw) {
@@ -287,12 +316,23 @@ void Model::smc_level2(int j, std::size_t k, const double *base, double *res, co
 
 void Model::draw_covariances(bool adapt) {
     Vec Se(Q1 * Q1, 0.0), Su(Q * Q, 0.0), r(std::max(Q, 1));
-    for (int j = 0; j < J; ++j)
-        for (long i = start[j]; i < start[j + 1]; ++i) {
-            for (int c = 0; c < Q1; ++c) r[c] = Z[i * Q1 + c] - mu1[i * Q1 + c] - (s.two_level ? U[j * Q1 + c] : 0.0);
-            for (int c = 0; c < Q1; ++c)
-                for (int d = 0; d <= c; ++d) Se[c * Q1 + d] += r[c] * r[d];
-        }
+    with_dim(Q1, [&](auto D) {
+        // with q fixed, the sums live in registers (the same additions, in order)
+        constexpr int F = D.value > 0 ? D.value : 1;
+        const int q = dim(D, Q1);
+        double fixed[F * F] = {}, rf[F];
+        double *se = D.value > 0 ? fixed : Se.data(), *rr = D.value > 0 ? rf : r.data();
+        for (int j = 0; j < J; ++j)
+            for (long i = start[j]; i < start[j + 1]; ++i) {
+#pragma GCC unroll 4
+                for (int c = 0; c < q; ++c) rr[c] = Z[i * q + c] - mu1[i * q + c] - (s.two_level ? U[j * q + c] : 0.0);
+#pragma GCC unroll 4
+                for (int c = 0; c < q; ++c)
+#pragma GCC unroll 4
+                    for (int d = 0; d <= c; ++d) se[c * q + d] += rr[c] * rr[d];
+            }
+        if (D.value > 0) std::copy(fixed, fixed + q * q, Se.begin());
+    });
     for (int c = 0; c < Q1; ++c) for (int d = 0; d < c; ++d) Se[d * Q1 + c] = Se[c * Q1 + d];
     Oe.update(rng, Se, double(n), adapt);
     if (!s.two_level) return;

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <vector>
 #include "statjr/impute.hpp"
+#include "statjr/dims.hpp"
 
 namespace statjr {
 namespace impute {
@@ -245,9 +246,20 @@ void Model::collapse(int c) {
     while (!(s.r1[k].coord <= c && c < s.r1[k].coord + ncoords(s.r1[k]))) ++k;
     const Resp &x = s.r1[k];
     const std::size_t R1 = s.r1.size();
+    with_dim(Q1, [&](auto D) {  // E[z_ic | the row's others] - u_jc, as others() but with q fixed
+        const int q = dim(D, Q1);
+        const double *p = &Pe[c * q];
+        for (int j = 0; j < J; ++j)
+            for (long i = start[j]; i < start[j + 1]; ++i) {
+                double m = 0.0;
+#pragma GCC unroll 4
+                for (int l = 0; l < q; ++l)
+                    if (l != c) m += p[l] * (Z[i * q + l] - mu1[i * q + l] - (s.two_level ? U[j * q + l] : 0.0));
+                col.a[i] = mu1[i * q + c] - m / pcc;
+            }
+    });
     for (int j = 0; j < J; ++j)
         for (long i = start[j]; i < start[j + 1]; ++i) {
-            col.a[i] = mu1[i * Q1 + c] - others(Pe, i, j, c) / pcc;
             const double y = Y1[i * R1 + x.col];
             if (std::isnan(y)) {
                 if (smc) col.kind[i] = 2;

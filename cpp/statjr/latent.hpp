@@ -9,6 +9,7 @@
 #include "statjr/dist.hpp"
 #include "statjr/linalg.hpp"
 #include "statjr/mh.hpp"
+#include "statjr/dims.hpp"
 
 namespace statjr {
 namespace impute {
@@ -71,9 +72,12 @@ inline Interval latent_interval(const Resp &x, const Vec &th, double y, const do
 // Draw coordinate k of residual vector res (length q) from its
 // conditional given the others under precision p, so that
 // base + res[k] lies in (lo, hi).
-inline double draw_conditional(Rng &rng, const double *p, int q, double *res, int k, double base,
-                               double lo, double hi) {
+// Inlined everywhere (STATJR_HOT), so that a caller with q fixed at compile
+// time (statjr/dims.hpp) gets this loop unrolled.
+STATJR_HOT inline double draw_conditional(Rng &rng, const double *p, int q, double *res, int k, double base,
+                                          double lo, double hi) {
     double m = 0.0;
+#pragma GCC unroll 4
     for (int l = 0; l < q; ++l) if (l != k) m += p[k * q + l] * res[l];
     const double pk = p[k * q + k];
     const double mean = -m / pk, sd = 1.0 / std::sqrt(pk);
@@ -87,8 +91,8 @@ inline double draw_conditional(Rng &rng, const double *p, int q, double *res, in
 // z: that row's latents (within the level), base: their means, res:
 // residual vector in the precision's coordinates, at: index of the
 // response's first coordinate in res.
-inline void draw_response(Rng &rng, const Resp &x, const Vec &th, double y, double *z,
-                          const double *base, const double *p, int q, double *res, int at) {
+STATJR_HOT inline void draw_response(Rng &rng, const Resp &x, const Vec &th, double y, double *z,
+                                     const double *base, const double *p, int q, double *res, int at) {
     const bool miss = std::isnan(y);
     if (x.type == Normal) {
         if (miss) z[x.coord] = draw_conditional(rng, p, q, res, at, base[x.coord], -INF, INF);
