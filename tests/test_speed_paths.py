@@ -1,7 +1,6 @@
 """The fast paths of issue #16 keep their behaviour: the CLI's messages, exact CSV
 values, the lazily loaded template registry and the precompiled-header cache."""
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -200,79 +199,47 @@ def _can_fork():
     return fork_worth_it(10 ** 9, 2)
 
 
-def _in_fresh_python(tmp_path, body: str) -> None:
-    """Run ``body(folder)``, a function of this module, in a new Python process.
-
-    Saving in two processes forks only when no other thread runs, and tests
-    earlier in a session (the web server's, dask's) may leave threads behind;
-    a fresh interpreter has none, so the two-process path is always tested.
-    Exit status 77 means the machine cannot fork for this (not Linux, or one
-    core), which is a skip.
-    """
-    import subprocess
-    import sys
-
-    code = ("import sys, pathlib; sys.path.insert(0, sys.argv[1]); import test_speed_paths as t; "
-            f"sys.exit(t.{body}(pathlib.Path(sys.argv[2])))")
-    proc = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(tmp_path)],
-                          capture_output=True, text=True, timeout=600)
-    if proc.returncode == 77:
-        pytest.skip("saving in two processes needs Linux and two cores")
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
-
-
-def _two_processes_body(tmp_path) -> int:
+def test_two_processes_save_the_bytes_one_saves(tmp_path, monkeypatch):
     import statjr_py.csvout as csvout
 
-    if not _can_fork():
-        return 77
+    if not _can_fork():  # asked now: earlier tests may have left threads running
+        pytest.skip("saving in two processes needs Linux, two cores and no other thread")
+
     calls, shared = [], []
-    real_share, real_worth = csvout.share_with_child, csvout.fork_worth_it
-    csvout.share_with_child = lambda *a: shared.append(1) or real_share(*a)
+    real_share = csvout.share_with_child
+    monkeypatch.setattr(csvout, "share_with_child", lambda *a: shared.append(1) or real_share(*a))
     forked = _outputs()
     forked.save(tmp_path / "two", progress=lambda done, total: calls.append((done, total)))
-    csvout.share_with_child = real_share
     assert shared  # the child was used
     assert all(forked[n].drawn for n in forked if n.endswith(".svg"))  # drawn, as after any save
     assert calls[-1] == (len(forked), len(forked)) and len(calls) == len(forked)
-    csvout.fork_worth_it = lambda cost, count: False
+    monkeypatch.setattr(csvout, "fork_worth_it", lambda cost, count: False)
     _outputs().save(tmp_path / "one")
-    csvout.fork_worth_it = real_worth
     assert _saved(tmp_path / "two") == _saved(tmp_path / "one")
-    return 0
 
 
-def test_two_processes_save_the_bytes_one_saves(tmp_path):
-    _in_fresh_python(tmp_path, "_two_processes_body")
-
-
-def _failing_child_body(tmp_path) -> int:
+def test_a_failing_writer_child_leaves_its_files_to_the_parent(tmp_path, monkeypatch):
     import os
 
     import statjr_py.csvout as csvout
     from statjr_py import Results
 
     if not _can_fork():
-        return 77
-    parent, original, real_worth = os.getpid(), Results._bytes, csvout.fork_worth_it
+        pytest.skip("saving in two processes needs Linux, two cores and no other thread")
+
+    parent, original = os.getpid(), Results._bytes
 
     def fails_in_child(self, name):
         if os.getpid() != parent:
             raise OSError("the child fails")
         return original(self, name)
 
-    Results._bytes = fails_in_child
+    monkeypatch.setattr(Results, "_bytes", fails_in_child)
     _outputs().save(tmp_path / "two")
-    Results._bytes = original
-    csvout.fork_worth_it = lambda cost, count: False
+    monkeypatch.setattr(Results, "_bytes", original)
+    monkeypatch.setattr(csvout, "fork_worth_it", lambda cost, count: False)
     _outputs().save(tmp_path / "one")
-    csvout.fork_worth_it = real_worth
     assert _saved(tmp_path / "two") == _saved(tmp_path / "one")
-    return 0
-
-
-def test_a_failing_writer_child_leaves_its_files_to_the_parent(tmp_path):
-    _in_fresh_python(tmp_path, "_failing_child_body")
 
 
 def test_no_writer_child_while_another_thread_runs():
