@@ -16,9 +16,9 @@ writers to the same bytes, and the values to an exact round trip, over random
 bit patterns (subnormals, huge, negative zero, infinities).
 
 Formatting text is pure Python, so one process keeps one core busy however
-many a machine has: :func:`write_files` lets ``Results.save`` hand part of
-its files to a forked second process (Linux, a core to spare, no other thread
-running, enough work to pay for the fork).
+many a machine has: :func:`share_with_child` lets ``Results.save`` hand part
+of its files to a forked second process (Linux, a core to spare, no other
+thread running, enough work to pay for the fork).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["frame_csv", "fork_worth_it", "output_cost", "share_with_child", "write_files"]
+__all__ = ["frame_csv", "fork_worth_it", "share_with_child"]
 
 #: Writing in two processes pays when at least this much work (table cells; a
 #: plot to draw counts as ``SVG_COST`` of them) can go to the second: a fork and
@@ -174,48 +174,3 @@ def _tokens(fd: int, count: int | None = None) -> int:
     except BlockingIOError:
         pass
     return len(got) // 4
-
-
-def output_cost(obj: Any) -> int:
-    """Roughly how long writing an output takes, in table cells (a plot not drawn yet: SVG_COST)."""
-    if isinstance(obj, pd.DataFrame):
-        return obj.size + 1
-    if getattr(obj, "drawn", True) is False:
-        return SVG_COST
-    return 1 + len(str(obj)) // 100
-
-
-def write_files(names: Sequence[str], write: Callable[[str], Any], here: Sequence[str],
-                cost: Callable[[str], int],
-                progress: Callable[[int, int], None] | None = None) -> list[str]:
-    """``write(name)`` for every name, in two processes when :func:`fork_worth_it`.
-
-    ``here`` are written by this process in any case; the others go, largest
-    ``cost`` first, to a queue this process shares with a forked child
-    (:func:`share_with_child`).  Should the child fail, this process writes
-    what it did not.  ``progress(done, total)`` is called after each file.
-    Returns the names the child wrote (none when it did not run or failed).
-    """
-    done = [0]
-
-    def tick() -> None:
-        done[0] += 1
-        if progress is not None:
-            progress(done[0], len(names))
-
-    here_set = set(here)
-    shared = sorted((n for n in names if n not in here_set), key=cost, reverse=True)
-    if not fork_worth_it(sum(map(cost, shared)), len(shared)):
-        for name in names:
-            write(name)
-            tick()
-        return []
-    mine, ok = share_with_child([n for n in names if n in here_set], shared, write, tick)
-    if ok:
-        return [n for i, n in enumerate(shared) if i not in mine]
-    done[0] = len(here_set) + len(mine)  # the child's files, written again here
-    for i, name in enumerate(shared):
-        if i not in mine:
-            write(name)
-            tick()
-    return []

@@ -199,33 +199,30 @@ def _can_fork():
     return fork_worth_it(10 ** 9, 2)
 
 
+@pytest.mark.skipif(not _can_fork(), reason="saving in two processes needs Linux and two cores")
 def test_two_processes_save_the_bytes_one_saves(tmp_path, monkeypatch):
-    import statjr_py.csvout as csvout
-
-    if not _can_fork():  # asked now: earlier tests may have left threads running
-        pytest.skip("saving in two processes needs Linux, two cores and no other thread")
+    import statjr_py.results as results_module
 
     calls, shared = [], []
-    real_share = csvout.share_with_child
-    monkeypatch.setattr(csvout, "share_with_child", lambda *a: shared.append(1) or real_share(*a))
+    real_share = results_module.share_with_child
+    monkeypatch.setattr(results_module, "share_with_child",
+                        lambda *a: shared.append(1) or real_share(*a))
     forked = _outputs()
     forked.save(tmp_path / "two", progress=lambda done, total: calls.append((done, total)))
     assert shared  # the child was used
     assert all(forked[n].drawn for n in forked if n.endswith(".svg"))  # drawn, as after any save
     assert calls[-1] == (len(forked), len(forked)) and len(calls) == len(forked)
-    monkeypatch.setattr(csvout, "fork_worth_it", lambda cost, count: False)
+    monkeypatch.setattr(results_module, "fork_worth_it", lambda cost, count: False)
     _outputs().save(tmp_path / "one")
     assert _saved(tmp_path / "two") == _saved(tmp_path / "one")
 
 
+@pytest.mark.skipif(not _can_fork(), reason="saving in two processes needs Linux and two cores")
 def test_a_failing_writer_child_leaves_its_files_to_the_parent(tmp_path, monkeypatch):
     import os
 
-    import statjr_py.csvout as csvout
+    import statjr_py.results as results_module
     from statjr_py import Results
-
-    if not _can_fork():
-        pytest.skip("saving in two processes needs Linux, two cores and no other thread")
 
     parent, original = os.getpid(), Results._bytes
 
@@ -237,7 +234,7 @@ def test_a_failing_writer_child_leaves_its_files_to_the_parent(tmp_path, monkeyp
     monkeypatch.setattr(Results, "_bytes", fails_in_child)
     _outputs().save(tmp_path / "two")
     monkeypatch.setattr(Results, "_bytes", original)
-    monkeypatch.setattr(csvout, "fork_worth_it", lambda cost, count: False)
+    monkeypatch.setattr(results_module, "fork_worth_it", lambda cost, count: False)
     _outputs().save(tmp_path / "one")
     assert _saved(tmp_path / "two") == _saved(tmp_path / "one")
 
