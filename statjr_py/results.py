@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterator
 
 import pandas as pd
 
-from .csvout import SVG_COST, fork_worth_it, frame_csv, share_with_child
+from .csvout import frame_csv
 from .errors import InputError, short_repr
 from .stata import dta_bytes
 
@@ -239,66 +239,15 @@ class Results(OrderedDict):
             undo.extend(_make_folders(target.real.parent))
             staging = _staging(target)
             undo.append(lambda: shutil.rmtree(staging))
-            self._write_files(staging, files, progress)
+            for done, (name, fname) in enumerate(files.items(), 1):
+                (staging / fname).write_bytes(self._bytes(name))
+                if progress is not None:
+                    progress(done, len(files))
             (staging / MANIFEST).write_bytes(_manifest(files))
             _install(staging, target, files)
         # DEBUG, not INFO: the CLI prints this itself, and `statjr -v` showed it twice (issue #16)
         log.debug("%d outputs written to %s", len(files), target.real)
         return [Path(folder) / fname for fname in files.values()]
-
-    def _write_files(self, staging: Path, files: dict[str, str],
-                     progress: Callable[[int, int], None] | None) -> None:
-        """Write every output into ``staging``, in two processes when that pays.
-
-        The datasets are written here (their conversion warnings must reach
-        the caller); tables, plots and texts may go to a forked child
-        (:func:`~statjr_py.csvout.share_with_child`), largest first.  Each
-        file is written whole by one process with the same code, so the bytes
-        are those of one process; if the child fails, this process writes what
-        it did not.  Plots the child drew are then drawn here too (read back).
-        """
-        done = [0]
-
-        def write(name: str) -> None:
-            (staging / files[name]).write_bytes(self._bytes(name))
-
-        def tick() -> None:
-            done[0] += 1
-            if progress is not None:
-                progress(done[0], len(files))
-
-        own = [n for n in files if self.kind(n) == "dataset"]
-        shared = sorted((n for n in files if self.kind(n) != "dataset"), key=self._write_cost,
-                        reverse=True)
-        if not fork_worth_it(sum(map(self._write_cost, shared)), len(shared)):
-            for name in files:
-                write(name)
-                tick()
-            return
-        mine, ok = share_with_child(own, shared, write, tick)
-        if not ok:
-            log.debug("the writing child failed; its outputs are written here")
-            done[0] = len(own) + len(mine)
-            for i, name in enumerate(shared):
-                if i not in mine:
-                    write(name)
-                    tick()
-            return
-        for i, name in enumerate(shared):
-            obj = self[name]
-            if i not in mine and isinstance(obj, SVG) and not obj.drawn:
-                text = (staging / files[name]).read_bytes().decode("utf-8", "replace")
-                if "\\" not in text and "\ufffd" not in text:  # else _utf8 changed it: drawn again if asked
-                    obj._text, obj._draw = text, None
-
-    def _write_cost(self, name: str) -> int:
-        """Roughly how long writing output ``name`` takes, in table cells."""
-        obj = self[name]
-        if isinstance(obj, pd.DataFrame):
-            return obj.size + 1
-        if isinstance(obj, SVG) and not obj.drawn:
-            return SVG_COST
-        return 1 + len(str(obj)) // 100
 
     def to_zip(self, path, overwrite: bool = False) -> Path:
         """Bundle every output into one zip file, complete or not at all.
