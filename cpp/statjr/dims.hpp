@@ -12,6 +12,7 @@
 //   with_dim(Q1, [&](auto D) { const int q = dim(D, Q1); ... });
 #pragma once
 #include <type_traits>
+#include <vector>
 
 // Force inlining of a short function called from such loops, so that the
 // constant reaches its body.
@@ -37,5 +38,17 @@ template <class F> void with_dim(int q, F &&f) {
         default: f(Dim<0>()); break;
     }
 }
+
+// N doubles of scratch for a with_dim body: a local array when N is a
+// compile-time constant (N > 0), which the compiler keeps in registers, or
+// else the caller's vector (N = 0, sized by the caller).  Starts at zero.
+//   Scratch<D.value> r(r_vec);  ... r.p[c] ...
+template <int N> struct Scratch {
+    double local[N > 0 ? N : 1] = {};
+    double *p;
+    explicit Scratch(std::vector<double> &fallback) : p(N > 0 ? local : fallback.data()) {}
+    Scratch(const Scratch &) = delete;
+    Scratch &operator=(const Scratch &) = delete;
+};
 
 }  // namespace statjr

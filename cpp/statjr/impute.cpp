@@ -147,10 +147,9 @@ void Model::draw_level1() {
     const std::size_t R1 = s.r1.size();
     if (!s.two_level || s.conditional) {
         with_dim(Q1, [&](auto D) {
-            constexpr int F = D.value > 0 ? D.value : 1;
             const int q = dim(D, Q1);
-            double tf[F], rf[F];  // with q fixed, the row's mean and residual stay in registers
-            double *tt = D.value > 0 ? tf : t.data(), *rr = D.value > 0 ? rf : r.data();
+            Scratch<D.value> ts(t), rs(r);  // the row's mean and residual
+            double *tt = ts.p, *rr = rs.p;
             for (int j = 0; j < J; ++j)
                 for (long i = start[j]; i < start[j + 1]; ++i) {
                     double *z = &Z[i * q];
@@ -227,10 +226,10 @@ void Model::gls_beta(const Vec &Pe, bool draw) {
         const int q = dim(D, Q1);
         const double *p = Pe.data();
         double *bb = b.data();
+        Scratch<D.value> rs(r), ts(t);  // the row's residual and P times it
+        double *rp = rs.p, *tp = ts.p;
         for (int j = 0; j < J; ++j)
             for (long i = start[j]; i < start[j + 1]; ++i) {
-                double rr[D.value > 0 ? D.value : 1], tt[D.value > 0 ? D.value : 1];
-                double *rp = D.value > 0 ? rr : r.data(), *tp = D.value > 0 ? tt : t.data();
 #pragma GCC unroll 4
                 for (int c = 0; c < q; ++c) rp[c] = Z[i * q + c] - (s.two_level ? U[j * q + c] : 0.0);
 #pragma GCC unroll 4
@@ -318,10 +317,10 @@ void Model::draw_covariances(bool adapt) {
     Vec Se(Q1 * Q1, 0.0), Su(Q * Q, 0.0), r(std::max(Q, 1));
     with_dim(Q1, [&](auto D) {
         // with q fixed, the sums live in registers (the same additions, in order)
-        constexpr int F = D.value > 0 ? D.value : 1;
         const int q = dim(D, Q1);
-        double fixed[F * F] = {}, rf[F];
-        double *se = D.value > 0 ? fixed : Se.data(), *rr = D.value > 0 ? rf : r.data();
+        Scratch<D.value * D.value> sums(Se);
+        Scratch<D.value> rs(r);
+        double *se = sums.p, *rr = rs.p;
         for (int j = 0; j < J; ++j)
             for (long i = start[j]; i < start[j + 1]; ++i) {
 #pragma GCC unroll 4
@@ -331,7 +330,7 @@ void Model::draw_covariances(bool adapt) {
 #pragma GCC unroll 4
                     for (int d = 0; d <= c; ++d) se[c * q + d] += rr[c] * rr[d];
             }
-        if (D.value > 0) std::copy(fixed, fixed + q * q, Se.begin());
+        if (se != Se.data()) std::copy(se, se + q * q, Se.begin());
     });
     for (int c = 0; c < Q1; ++c) for (int d = 0; d < c; ++d) Se[d * Q1 + c] = Se[c * Q1 + d];
     Oe.update(rng, Se, double(n), adapt);
