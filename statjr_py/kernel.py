@@ -155,7 +155,7 @@ def compile_archive(cpp_root: Path, cxx: str, archive: Path, jobs: int | None = 
                                "(it comes with g++) or set AR to an archiver", "")
     # the work folder sits beside the archive so that the finished file can be
     # moved into place atomically; a killed build's folder is removed by the
-    # next build (remove_stale)
+    # next build (remove_stale here at install, build._remove_stale in the cache)
     work = Path(tempfile.mkdtemp(prefix=archive.stem + ".", dir=archive.parent))
     try:
         def one(src: Path) -> tuple[str, float, subprocess.CompletedProcess]:
@@ -188,18 +188,15 @@ def compile_archive(cpp_root: Path, cxx: str, archive: Path, jobs: int | None = 
         shutil.rmtree(work, ignore_errors=True)
 
 
-def remove_stale(folder: Path, keep: str | None = None, older_than: float | None = None) -> None:
-    """Remove kernel builds in ``folder`` other than archive ``keep`` (its
-    ``.a`` and ``.json``): other keys' archives and the work folders of
-    killed builds.  With ``older_than`` (seconds), only entries that old;
-    lock files are left, since another process may be waiting on one."""
-    now = time.time()
+def remove_stale(folder: Path, keep: str | None = None) -> None:
+    """Remove kernel builds in the install folder ``folder`` other than archive
+    ``keep`` (its ``.a`` and ``.json``): other keys' archives and the work
+    folders of killed builds; lock files are left, since another process may
+    be waiting on one.  (The compile cache's are build.py's to clean.)"""
     for entry in Path(folder).glob("libstatjr-*"):
         if entry.suffix == ".lock" or (keep and entry.name in (keep, Path(keep).stem + ".json")):
             continue
         try:
-            if older_than is not None and now - entry.stat().st_mtime < older_than:
-                continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
             else:
