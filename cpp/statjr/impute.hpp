@@ -33,6 +33,7 @@
 #include "statjr/dist.hpp"
 #include "statjr/linalg.hpp"
 #include "statjr/mh.hpp"
+#include "statjr/dims.hpp"
 
 namespace statjr {
 namespace impute {
@@ -215,10 +216,14 @@ struct Model {
     // sum over l != c of (Omega_e^-1)_cl r_il, row i's residuals r = z - X beta
     // (- u_j at two levels): z_ic's conditional mean given the row's other
     // coordinates is X_i beta_c (+ u_jc) minus this over (Omega_e^-1)_cc.
-    double others(const Vec &Pe, long i, int j, int c) const {
+    // Row loops inside with_dim pass their Dim, so that the loop unrolls.
+    template <int N = 0>
+    STATJR_HOT double others(const Vec &Pe, long i, int j, int c, Dim<N> D = {}) const {
+        const int q = dim(D, Q1);
         double m = 0.0;
-        for (int l = 0; l < Q1; ++l)
-            if (l != c) m += Pe[c * Q1 + l] * (Z[i * Q1 + l] - mu1[i * Q1 + l] - (s.two_level ? U[j * Q1 + l] : 0.0));
+#pragma GCC unroll 4
+        for (int l = 0; l < q; ++l)
+            if (l != c) m += Pe[c * q + l] * (Z[i * q + l] - mu1[i * q + l] - (s.two_level ? U[j * q + l] : 0.0));
         return m;
     }
 

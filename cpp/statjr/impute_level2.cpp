@@ -246,17 +246,11 @@ void Model::collapse(int c) {
     while (!(s.r1[k].coord <= c && c < s.r1[k].coord + ncoords(s.r1[k]))) ++k;
     const Resp &x = s.r1[k];
     const std::size_t R1 = s.r1.size();
-    with_dim(Q1, [&](auto D) {  // E[z_ic | the row's others] - u_jc, as others() but with q fixed
+    with_dim(Q1, [&](auto D) {  // E[z_ic | the row's others] - u_jc
         const int q = dim(D, Q1);
-        const double *p = &Pe[c * q];
         for (int j = 0; j < J; ++j)
-            for (long i = start[j]; i < start[j + 1]; ++i) {
-                double m = 0.0;
-#pragma GCC unroll 4
-                for (int l = 0; l < q; ++l)
-                    if (l != c) m += p[l] * (Z[i * q + l] - mu1[i * q + l] - (s.two_level ? U[j * q + l] : 0.0));
-                col.a[i] = mu1[i * q + c] - m / pcc;
-            }
+            for (long i = start[j]; i < start[j + 1]; ++i)
+                col.a[i] = mu1[i * q + c] - others(Pe, i, j, c, D) / pcc;
     });
     for (int j = 0; j < J; ++j)
         for (long i = start[j]; i < start[j + 1]; ++i) {
