@@ -44,7 +44,6 @@ minutes with the defaults; most of it is jomo):
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
