@@ -143,6 +143,7 @@ void Model::init_parameters(const CovMask &me, const CovMask &mu) {
 
 void Model::draw_level1() {
     const Vec Pe = precision(Oe.omega, Q1);
+    const Precision P(Pe, Q1);
     Vec r(Q1), t(Q1), tmpq(Q1 * Q1);  // residual and mean of one row
     const std::size_t R1 = s.r1.size();
     if (!s.two_level || s.conditional) {
@@ -160,10 +161,10 @@ void Model::draw_level1() {
                         const Resp &x = s.r1[k];
                         const double y = Y1[i * R1 + x.col];
                         if (smc && std::isnan(y)) {
-                            smc_level1(i, j, k, z, tt, rr, Pe);
+                            smc_level1(i, j, k, z, tt, rr, P);
                             continue;
                         }
-                        draw_response(rng, x, th1(k), y, z, tt, Pe.data(), q, rr, x.coord);
+                        draw_response(rng, x, th1(k), y, z, tt, P, q, rr, x.coord);
                     }
                 }
         });
@@ -175,6 +176,7 @@ void Model::draw_level1() {
     const UPrior up = prior_of_u();
     const Vec &cond_c = up.c_inv;
     Vec lam(Q1 * Q1), lam_inv(Q1 * Q1), g(Q1 * Q1), a0(Q1), sum(Q1), pm(Q1 * Q1), sm(Q1 * Q1), mu(Q1);
+    Precision pmp(pm, Q1);  // pm's per-coordinate values, refreshed per unit
     for (int j = 0; j < J; ++j) {
         const long nj = start[j + 1] - start[j];
         for (int c = 0; c < Q1 * Q1; ++c) lam[c] = cond_c[c] + (nj - 1) * Pe[c];  // cond_c: C^{-1}
@@ -187,6 +189,7 @@ void Model::draw_level1() {
             for (int d = 0; d < Q1; ++d) { double v = 0; for (int e = 0; e < Q1; ++e) v += lam_inv[c * Q1 + e] * Pe[e * Q1 + d]; g[c * Q1 + d] = v; }
         for (int c = 0; c < Q1 * Q1; ++c) sm[c] = Oe.omega[c] + lam_inv[c];
         invert(sm, Q1, tmpq, pm);
+        pmp.refresh(Q1);
         for (int c = 0; c < Q1; ++c) sum[c] = 0.0;
         for (long i = start[j]; i < start[j + 1]; ++i)
             for (int c = 0; c < Q1; ++c) sum[c] += Z[i * Q1 + c] - mu1[i * Q1 + c];
@@ -201,7 +204,7 @@ void Model::draw_level1() {
                 r[c] = z[c] - t[c];
             }
             for (std::size_t k = 0; k < R1; ++k)
-                draw_response(rng, s.r1[k], th1(k), Y1[i * R1 + s.r1[k].col], z, t.data(), pm.data(), Q1, r.data(), s.r1[k].coord);
+                draw_response(rng, s.r1[k], th1(k), Y1[i * R1 + s.r1[k].col], z, t.data(), pmp, Q1, r.data(), s.r1[k].coord);
             for (int c = 0; c < Q1; ++c) sum[c] += z[c] - m[c];
         }
     }
@@ -278,7 +281,7 @@ void Model::enable_values() {
 }
 
 template <class Loglik>
-void Model::smc_coordinates(const Resp &x, const Vec &th, double *z, const double *base, const double *p,
+void Model::smc_coordinates(const Resp &x, const Vec &th, double *z, const double *base, const Precision &p,
                      int q, double *res, int at, double *value, Loglik loglik) {
     double current = 0.0;  // loglik() at the current value, once it is needed
     bool known = false;
@@ -298,18 +301,18 @@ void Model::smc_coordinates(const Resp &x, const Vec &th, double *z, const doubl
 }
 
 void Model::smc_level1(long i, int j, std::size_t k, double *z, const double *base, double *res,
-                const Vec &Pe) {
+                const Precision &Pe) {
     const Resp &x = s.r1[k];
     double *v1 = &V1[i * s.r1.size()];
     const double *v2 = &V2[std::size_t(j) * s.r2.size()];
-    smc_coordinates(x, th1(k), z, base, Pe.data(), Q1, res, x.coord, &v1[x.col],
+    smc_coordinates(x, th1(k), z, base, Pe, Q1, res, x.coord, &v1[x.col],
                     [&] { return smc->row_loglik(i, j, v1, v2); });
 }
 
-void Model::smc_level2(int j, std::size_t k, const double *base, double *res, const Vec &Pu) {
+void Model::smc_level2(int j, std::size_t k, const double *base, double *res, const Precision &Pu) {
     const Resp &x = s.r2[k];
     double *v2 = &V2[std::size_t(j) * s.r2.size()];
-    smc_coordinates(x, th2(k), &W[std::size_t(j) * Q2], base, Pu.data(), Q, res, Q1 + x.coord,
+    smc_coordinates(x, th2(k), &W[std::size_t(j) * Q2], base, Pu, Q, res, Q1 + x.coord,
                     &v2[x.col], [&] { return smc->unit_loglik(j, V1.data(), v2); });
 }
 

@@ -189,13 +189,13 @@ struct Model {
     // accepting it with the same ratio biased the category effects
     // (docs/validation.md records the before and after).
     template <class Loglik>
-    void smc_coordinates(const Resp &x, const Vec &th, double *z, const double *base, const double *p,
+    void smc_coordinates(const Resp &x, const Vec &th, double *z, const double *base, const Precision &p,
                          int q, double *res, int at, double *value, Loglik loglik);
 
     void smc_level1(long i, int j, std::size_t k, double *z, const double *base, double *res,
-                    const Vec &Pe);
+                    const Precision &Pe);
 
-    void smc_level2(int j, std::size_t k, const double *base, double *res, const Vec &Pu);
+    void smc_level2(int j, std::size_t k, const double *base, double *res, const Precision &Pu);
 
     // 7. Covariance matrices from their sufficient statistics.
     void draw_covariances(bool adapt);

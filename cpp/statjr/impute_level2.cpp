@@ -87,6 +87,7 @@ void Model::draw_u() {
 void Model::draw_level2() {
     if (Q2 == 0) return;
     const Vec Pu = precision(Ou.omega, Q);
+    const Precision P(Pu, Q);
     const std::size_t R2 = s.r2.size();
     Vec res(Q), base(Q2);
     for (int j = 0; j < J; ++j) {
@@ -96,10 +97,10 @@ void Model::draw_level2() {
             const Resp &x = s.r2[k];
             const double y = Y2[j * R2 + x.col];
             if (smc && std::isnan(y)) {
-                smc_level2(j, k, base.data(), res.data(), Pu);
+                smc_level2(j, k, base.data(), res.data(), P);
                 continue;
             }
-            draw_response(rng, x, th2(k), y, &W[j * Q2], base.data(), Pu.data(), Q, res.data(), Q1 + x.coord);
+            draw_response(rng, x, th2(k), y, &W[j * Q2], base.data(), P, Q, res.data(), Q1 + x.coord);
         }
     }
 }
@@ -308,12 +309,13 @@ double Model::unit_loglik(int j, double ujc, double floor) const {
 
 // z_ic for every row not held, from N(a_i + u_jc, sd^2) in its interval.
 void Model::redraw_collapsed() {
+    const double inv_sd = 1.0 / col.sd;
     for (int j = 0; j < J; ++j)
         for (long i = start[j]; i < start[j + 1]; ++i) {
             if (col.kind[i] == 2) continue;
             const double mean = col.a[i] + U[j * Q1 + col.c];
             Z[i * Q1 + col.c] = col.kind[i] == 0 ? mean + col.sd * rng.normal()
-                                                 : truncated_normal(rng, mean, col.sd, col.lo[i], col.hi[i]);
+                                                 : truncated_normal(rng, mean, col.sd, inv_sd, col.lo[i], col.hi[i]);
         }
 }
 

@@ -69,20 +69,40 @@ inline Interval latent_interval(const Resp &x, const Vec &th, double y, const do
     return {lo, INF};
 }
 
+// The precision p (q x q) of a row's coordinates, with what each
+// coordinate's conditional needs formed once per sweep rather than once per
+// row: 1/p_kk (its conditional variance), 1/sqrt(p_kk) (its sd) and
+// sqrt(p_kk).  A division or a square root per row and coordinate was the
+// costliest part of the level-1 draws.
+struct Precision {
+    const double *p = nullptr;
+    Vec inv_diag, sd, inv_sd;
+    Precision(const Vec &prec, int q) : p(prec.data()), inv_diag(q), sd(q), inv_sd(q) { refresh(q); }
+    // Recompute the per-coordinate values after p's contents changed.
+    void refresh(int q) {
+        for (int k = 0; k < q; ++k) {
+            const double pk = p[k * q + k];
+            inv_diag[k] = 1.0 / pk;
+            inv_sd[k] = std::sqrt(pk);
+            sd[k] = 1.0 / inv_sd[k];
+        }
+    }
+};
+
 // Draw coordinate k of residual vector res (length q) from its
-// conditional given the others under precision p, so that
+// conditional given the others under precision P, so that
 // base + res[k] lies in (lo, hi).
 // Inlined everywhere (STATJR_HOT), so that a caller with q fixed at compile
 // time (statjr/dims.hpp) gets this loop unrolled.
-STATJR_HOT inline double draw_conditional(Rng &rng, const double *p, int q, double *res, int k, double base,
+STATJR_HOT inline double draw_conditional(Rng &rng, const Precision &P, int q, double *res, int k, double base,
                                           double lo, double hi) {
+    const double *p = P.p;
     double m = 0.0;
 #pragma GCC unroll 4
     for (int l = 0; l < q; ++l) if (l != k) m += p[k * q + l] * res[l];
-    const double pk = p[k * q + k];
-    const double mean = -m / pk, sd = 1.0 / std::sqrt(pk);
+    const double mean = -m * P.inv_diag[k], sd = P.sd[k];
     const double v = (lo == -INF && hi == INF) ? mean + sd * rng.normal()
-                                                : truncated_normal(rng, mean, sd, lo - base, hi - base);
+                                                : truncated_normal(rng, mean, sd, P.inv_sd[k], lo - base, hi - base);
     res[k] = v;
     return base + v;
 }
@@ -92,7 +112,7 @@ STATJR_HOT inline double draw_conditional(Rng &rng, const double *p, int q, doub
 // residual vector in the precision's coordinates, at: index of the
 // response's first coordinate in res.
 STATJR_HOT inline void draw_response(Rng &rng, const Resp &x, const Vec &th, double y, double *z,
-                                     const double *base, const double *p, int q, double *res, int at) {
+                                     const double *base, const Precision &p, int q, double *res, int at) {
     const bool miss = std::isnan(y);
     if (x.type == Normal) {
         if (miss) z[x.coord] = draw_conditional(rng, p, q, res, at, base[x.coord], -INF, INF);
