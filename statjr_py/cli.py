@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -27,12 +28,23 @@ from .errors import CompileError, ConvergenceWarning, InputError, SamplerError, 
 log = logging.getLogger("statjr_py.cli")
 
 class ProgressBar:
-    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+    """A one-line progress bar on stderr, redrawn at most ten times a second.
+
+    The line never reaches the terminal's last column (a longer line wraps,
+    and every redraw would then leave a line behind), and log records and
+    warnings printed while it is drawn first clear it (:meth:`clear`), so
+    they never run on from the bar.
+    """
+
+    #: The bar being drawn, if any: what log records and warnings clear first.
+    active: "ProgressBar | None" = None
 
     def __init__(self, stream=None):
         self.stream = stream if stream is not None else sys.stderr
         self.last, self.start = 0.0, time.monotonic()
+        self.stage = None
         self.open = False  # a bar is drawn without its closing newline
+        ProgressBar.active = self
 
     def close(self) -> None:
         """End a bar cut short (Ctrl-C, an error), so the next message gets its own line."""
@@ -40,18 +52,43 @@ class ProgressBar:
             self.stream.write("\n")
             self.stream.flush()
             self.open = False
+        if ProgressBar.active is self:
+            ProgressBar.active = None
+
+    def _columns(self) -> int:
+        """The width of the terminal the bar is drawn on (80 when it cannot be told)."""
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            return shutil.get_terminal_size((80, 24)).columns
+
+    def clear(self) -> None:
+        """Erase the drawn bar, so that a message can take its line; the next update redraws it."""
+        if self.open:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
     def __call__(self, done: int, total: int, stage: str = "", unit: str = "iterations") -> None:
         now = time.monotonic()
-        if now - self.last < 0.1 and done < total:
+        if now - self.last < 0.1 and done < total and stage == self.stage:
             return
-        self.last = now
-        width = 30
-        filled = int(width * done / max(total, 1))
+        self.last, self.stage = now, stage
+        columns = self._columns()
+        # What gives way on a narrow terminal, in turn: the count, the bar's
+        # length (30 down to 10), then the end of the stage's name.
+        percent = f" {100 * done // max(total, 1):3d}%"
+        count, clock = f" of {total} {unit}", f", {now - self.start:.1f}s"
         label = f"{stage}: " if stage else ""
-        self.stream.write(f"\r{label}[{'#' * filled}{'.' * (width - filled)}] "
-                          f"{100 * done // max(total, 1):3d}% of {total} {unit}, "
-                          f"{now - self.start:.1f}s\033[K")
+        if len(label) + 12 + len(percent) + len(count) + len(clock) > columns - 1:
+            count = ""
+        tail = percent + count + clock
+        width = max(10, min(30, columns - 1 - len(label) - len(tail) - 2))
+        room = columns - 1 - len(tail) - 2 - width
+        if len(label) > room:
+            label = f"{stage[:max(room - 5, 0)]}...: " if room > 5 else ""
+        filled = int(width * done / max(total, 1))
+        line = f"{label}[{'#' * filled}{'.' * (width - filled)}]{tail}"[:max(columns - 1, 0)]
+        self.stream.write(f"\r{line}\033[K")
         self.open = done < total
         if not self.open:
             self.stream.write("\n")
@@ -204,26 +241,43 @@ def _cmd_run(args) -> int:
             progress.close()
     for name in template.headline:
         if name in results:
-            print(f"\n{name}")
-            print(table_text(results[name]))
-    print(f"\n{len(results)} outputs: " + ", ".join(list(results)[:8])
-          + (", ..." if len(results) > 8 else "")
-          + ("" if args.out is not None else "; save them all with --out"))
+            _say(f"\n{name}\n{table_text(results[name])}")
+    _say(f"\n{len(results)} outputs: " + ", ".join(list(results)[:8])
+         + (", ..." if len(results) > 8 else "")
+         + ("" if args.out is not None else "; save them all with --out"))
     if args.out is not None:
-        sys.stdout.flush()  # the tables first, then the bar for writing
         try:
             paths = results.save(args.out, overwrite=args.overwrite,
                                  progress=progress.writing if progress is not None else None)
         except OSError as exc:
             return _write_failed("--out", args.out, exc)
-        print(f"\n{len(paths)} outputs written to {args.out}")
+        _say(f"\n{len(paths)} outputs written to {args.out}")
     if args.zip is not None:
         try:
             results.to_zip(args.zip, overwrite=args.overwrite)
         except OSError as exc:
             return _write_failed("--zip", args.zip, exc)
-        print(f"all outputs bundled in {args.zip}")
+        _say(f"all outputs bundled in {args.zip}")
     return 0
+
+
+def _say(text: str) -> None:
+    """Print a line of results on stdout, flushed (so the tables come before the bar).
+
+    A reader that has gone (``statjr run ... --out DIR | head``) must not
+    cost the run: from then on stdout goes nowhere and the command carries
+    on, so the outputs are still written.
+    """
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that later prints and the exit's flush succeed."""
+    with open(os.devnull, "wb") as null:  # noqa: PTH123 - a descriptor to duplicate
+        os.dup2(null.fileno(), sys.stdout.fileno())
 
 
 def _cmd_serve(args) -> int:
@@ -283,8 +337,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _BarClearingHandler(logging.StreamHandler):
+    """Log records on stderr, each on a line of its own even while a progress bar is drawn."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if ProgressBar.active is not None:
+            ProgressBar.active.clear()
+        super().emit(record)
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """statjr-py's warnings as one line each on stderr; others as Python prints them."""
+    if ProgressBar.active is not None:
+        ProgressBar.active.clear()
     if issubclass(category, StatJRWarning):
         kind = "convergence" if issubclass(category, ConvergenceWarning) else "data"
         print(f"statjr: {kind} warning: " + " ".join(str(message).splitlines()), file=sys.stderr)
@@ -338,8 +403,9 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its message
         return int(exc.code or 0)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="statjr: %(message)s")
+    handler = _BarClearingHandler()
+    handler.setFormatter(logging.Formatter("statjr: %(message)s"))
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])
     shown = warnings.showwarning
     warnings.showwarning = _one_line_warning
     try:
@@ -350,6 +416,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         print("statjr: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `statjr list | head`: the reader has what it wanted
+        _silence_stdout()
+        return 0
     except EOFError:
         print("statjr: error: input ended before every question was answered; give the answers "
               "with --invars (add --no-input to be told which are missing)", file=sys.stderr)

@@ -8,6 +8,7 @@ the chains' streams do not overlap.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -295,7 +296,9 @@ class Progress:
     its sub-runs' included, adds to the same count.  Otherwise each sampling
     :meth:`expect` announces its iterations as it starts.  The callback is called as
     ``callback(done, total, stage)`` when it takes three arguments, else
-    ``callback(done, total)``; calls are thread-safe.
+    ``callback(done, total)``; calls are thread-safe.  While a model compiles
+    (:meth:`compiling`) the stage shown is "compiling NAME", so that a cold
+    run's first seconds do not look like a sampler stuck at 0%.
     """
 
     def __init__(self, callback: Callable | None):
@@ -303,6 +306,7 @@ class Progress:
         self.done = self.total = 0
         self.planned = False
         self.stage = ""
+        self._compiling: list[str] = []  # models being compiled now, in the order they started
         self._lock = threading.Lock()
         self._three = False
         if callback is not None:
@@ -330,6 +334,24 @@ class Progress:
         self.stage = stage
         self.add(0)
 
+    @contextlib.contextmanager
+    def compiling(self, name: str):
+        """Show "compiling NAME" as the stage while the block runs.
+
+        Models compile concurrently (2LevelImpute's imputation model and its
+        complete-case fit), so each adds its name and removes it when done,
+        and the run's own stage comes back when none is left.
+        """
+        with self._lock:
+            self._compiling.append(name)
+        self.add(0)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._compiling.remove(name)
+            self.add(0)
+
     def add(self, n: int) -> None:
         if self.callback is None:
             return
@@ -337,7 +359,9 @@ class Progress:
             self.done += n
             done, total = min(self.done, self.total), self.total
             if self._three:
-                self.callback(done, total, self.stage)
+                stage = ("compiling " + ", ".join(dict.fromkeys(self._compiling)) if self._compiling
+                         else self.stage)
+                self.callback(done, total, stage)
             else:
                 self.callback(done, total)
 

@@ -146,3 +146,80 @@ def test_one_progress_bar_names_each_stage_through_writing(capsys, tmp_path):
     assert stages[0] == "imputation and complete cases"
     assert "model of interest on each imputed dataset" in stages and stages[-1] == "writing outputs"
     assert "100% of" in [ln for ln in err.splitlines() if ln.startswith("writing outputs")][-1]
+
+
+def test_bar_fits_a_narrow_terminal_and_names_the_stage():
+    # A line as wide as the terminal wraps, and every redraw then leaves a line behind.
+    import io
+
+    from statjr_py.cli import ProgressBar
+
+    class Narrow(io.StringIO):
+        def fileno(self):
+            raise OSError("not a terminal")
+
+    for columns in (20, 40, 80, 200):
+        out = Narrow()
+        bar = ProgressBar(out)
+        bar._columns = lambda c=columns: c
+        bar(5, 38850, "model of interest on each imputed dataset")
+        bar(38850, 38850, "model of interest on each imputed dataset")
+        bar.close()
+        for line in out.getvalue().replace("\r", "\n").splitlines():
+            shown = line.replace("\033[K", "")
+            assert len(shown) <= columns - 1, (columns, shown)
+        if columns >= 80:  # the stage's name whole; the count gives way first
+            assert "model of interest on each imputed dataset: [" in out.getvalue()
+        assert "100%" in out.getvalue()
+        if columns >= 120:
+            assert "100% of 38850 iterations" in out.getvalue()
+
+
+def test_a_new_stage_is_drawn_at_once_and_log_lines_clear_the_bar():
+    import io
+    import logging
+
+    from statjr_py.cli import ProgressBar, _BarClearingHandler
+
+    out = io.StringIO()
+    bar = ProgressBar(out)
+    bar(0, 100, "imputation")
+    bar(0, 100, "compiling ImputeModel")  # within 0.1 s of the last draw, but a new stage
+    assert "compiling ImputeModel: [" in out.getvalue()
+    handler = _BarClearingHandler(out)
+    handler.setFormatter(logging.Formatter("statjr: %(message)s"))
+    record = logging.LogRecord("statjr_py.build", logging.INFO, __file__, 1, "compiled x", None, None)
+    handler.emit(record)
+    # the log line starts on a cleared line, not after the bar's text
+    assert "\r\033[Kstatjr: compiled x\n" in out.getvalue()
+    bar.close()
+    assert ProgressBar.active is None
+
+
+def test_a_reader_that_goes_away_does_not_cost_the_outputs(tmp_path):
+    # `statjr run ... --out DIR | head -1`: the tables hit a closed pipe; the outputs are still written.
+    cmd = [sys.executable, "-m", "statjr_py.cli", "run", "1LevelMod", "--dataset", "tutorial",
+           "--invars", TREE_STRING, "--estoptions", SMALL, "--out", str(tmp_path / "out")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before anything is printed
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    assert (tmp_path / "out" / "ModelResults.csv").exists() or any((tmp_path / "out").iterdir())
+
+
+def test_compiling_models_are_the_stage_while_they_compile():
+    # Two models compile at once (2LevelImpute's imputation model and its complete-case
+    # fit); the stage names both, then one, then the run's own stage comes back.
+    from statjr_py.run import Progress
+
+    seen = []
+    progress = Progress(lambda done, total, stage: seen.append(stage))
+    progress.plan(10)
+    progress.set_stage("imputation and complete cases")
+    with progress.compiling("ImputeModel"):
+        with progress.compiling("2LevelMod"):
+            pass
+    assert seen == ["imputation and complete cases", "compiling ImputeModel",
+                    "compiling ImputeModel, 2LevelMod", "compiling ImputeModel",
+                    "imputation and complete cases"]
