@@ -98,8 +98,11 @@ class SVG:
 
 
 class Results(OrderedDict):
-    """Ordered mapping of output name -> DataFrame or str.
+    """Ordered mapping of output name -> DataFrame, str or :class:`SVG`.
 
+    Tables are DataFrames, text outputs (C++, LaTeX, script.py) are str, and
+    plots are :class:`SVG` objects, drawn when first needed: ``str(svg)``
+    gives the SVG text (a notebook shows it).
     Use ``results['ModelResults']`` to reach an output, ``results.kind(name)``
     to learn how it is stored, ``save(folder)`` to write everything in its
     natural format and ``to_zip(path)`` for one bundle (TREE's Download).
