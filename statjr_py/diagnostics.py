@@ -14,6 +14,16 @@ if TYPE_CHECKING:  # pandas is imported where a table is made
     import pandas as pd
 
 
+#: Fewer draws per chain than this give no estimate of a chain's density or
+#: autocorrelation worth drawing: the same floor :func:`_multichain_ess` and
+#: :func:`ess_chain` put on a (split) chain before they return an ESS.
+MIN_DRAWS = 4
+
+#: The MCSE curve's first point: batch means of about sqrt(20) = 4 draws in
+#: 5 batches, the fewest from which a variance of batch means says anything.
+MCSE_CURVE_MIN_DRAWS = 20
+
+
 def _as_chains(x) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     if x.ndim == 1:
@@ -76,7 +86,7 @@ def ess_chain(x: np.ndarray) -> float:
     """
     x = np.asarray(x, dtype=float)
     n = x.size
-    if n < 4 or np.ptp(x) == 0:
+    if n < MIN_DRAWS or np.ptp(x) == 0:
         return float(n)
     rho = autocorrelation(x)
     pairs = rho[0:n - 1:2][: (n - 1) // 2] + rho[1:n:2][: (n - 1) // 2]
@@ -224,7 +234,7 @@ def _multichain_ess(x: np.ndarray) -> float:
     rho_t close to 1, so the ESS is small, unlike a sum of per-chain ESS.
     """
     m, n = x.shape
-    if n < 4 or not np.all(np.isfinite(x)):
+    if n < MIN_DRAWS or not np.all(np.isfinite(x)):
         return float("nan")
     if np.ptp(x) < np.finfo(float).resolution:
         return float(x.size)
@@ -333,9 +343,17 @@ def mcse_curve(x: np.ndarray, points: int = 40) -> tuple[np.ndarray, np.ndarray]
     batch-means estimate with batches of about sqrt(k) draws (Flegal & Jones
     2010, Annals of Statistics 38(2), 1034-1070), consistent for the MCSE of
     a mean and a vectorised O(k): the curve is 40 of them.
+
+    The curve starts at :data:`MCSE_CURVE_MIN_DRAWS` draws; a run shorter
+    than that (a smoke test) gets the one point ``(x.size, nan)``: too few
+    draws for an estimate, which the plot says in words.
     """
     x = np.asarray(x, dtype=float).ravel()
-    ks = np.unique(np.linspace(max(20, x.size // points), x.size, points).astype(int))
+    if x.size < MCSE_CURVE_MIN_DRAWS:
+        return np.array([x.size]), np.array([np.nan])
+    # every k lies in [MCSE_CURVE_MIN_DRAWS, x.size], so x[:nb * size] has nb * size draws
+    ks = np.unique(np.linspace(max(MCSE_CURVE_MIN_DRAWS, x.size // points), x.size,
+                               points).astype(int))
     errs = np.empty(ks.size)
     for i, k in enumerate(ks):
         size = max(1, int(np.sqrt(k)))
@@ -353,6 +371,8 @@ def brooks_gelman(draws, points: int = 40, coverage: float = 0.8):
     draws, take the second half of each chain; the width of the central
     ``coverage`` interval of the pooled draws (between+within) and the mean
     width within chains, and their ratio, which should settle near 1.
+    Windows start at 2k = :data:`MIN_DRAWS` draws; chains shorter than that
+    get the one window ``2k = ndraws`` with NaN widths and ratio.
 
     Returns
     -------
@@ -360,7 +380,12 @@ def brooks_gelman(draws, points: int = 40, coverage: float = 0.8):
     """
     x = _as_chains(draws)
     lo, hi = (1 - coverage) / 2, 1 - (1 - coverage) / 2
-    ends = np.unique(np.linspace(max(4, x.shape[1] // points), x.shape[1], points).astype(int))
+    n = x.shape[1]
+    if n < MIN_DRAWS:
+        nan = np.array([np.nan])
+        return np.array([n]), nan, nan.copy(), nan.copy()
+    # every end lies in [MIN_DRAWS, n]: each window holds 2+ draws of every chain
+    ends = np.unique(np.linspace(max(MIN_DRAWS, n // points), n, points).astype(int))
     quantiles = _row_quantiles if np.isfinite(x).all() else None
     pooled, within = [], []
     for end in ends:
@@ -434,8 +459,13 @@ def summarise(draws: np.ndarray, params: list) -> pd.DataFrame:
 
 
 def convergence_problems(table: "pd.DataFrame", rhat_max: float, ess_min: float) -> "pd.DataFrame":
-    """Rows of a ModelResults table whose R-hat or bulk ESS fails the thresholds."""
-    bad = (table["rhat"] > rhat_max) | (table["ess_bulk"] < ess_min)
+    """Rows of a ModelResults table whose R-hat or bulk ESS fails the thresholds.
+
+    A bulk ESS that could not be estimated (NaN: split chains shorter than
+    :data:`MIN_DRAWS`, or draws that are not finite) fails too: a run too
+    short to judge has not shown that it converged.
+    """
+    bad = (table["rhat"] > rhat_max) | (table["ess_bulk"] < ess_min) | table["ess_bulk"].isna()
     return table.loc[bad.fillna(False)]
 
 
@@ -443,8 +473,9 @@ def warn_convergence(table: "pd.DataFrame", what: str, fix: str, rhat_max: float
                      ess_min: float = 100.0, stacklevel: int = 2) -> bool:
     """Warn (ConvergenceWarning) naming the worst parameter; True if it warned.
 
-    The worst is the one with the largest R-hat, or failing that the
-    smallest bulk ESS.  Thresholds as in :class:`~statjr_py.EstOptions`.
+    The worst is the one with the largest R-hat, or failing that one whose
+    bulk ESS could not be estimated, or the smallest bulk ESS.  Thresholds
+    as in :class:`~statjr_py.EstOptions`.
     """
     import warnings
 
@@ -453,10 +484,13 @@ def warn_convergence(table: "pd.DataFrame", what: str, fix: str, rhat_max: float
     bad = convergence_problems(table, rhat_max, ess_min)
     if bad.empty:
         return False
+    unknown = bad["ess_bulk"].isna()
     worst = bad.loc[bad["rhat"].fillna(0).idxmax()] if (bad["rhat"] > rhat_max).any() \
-        else bad.loc[bad["ess_bulk"].idxmin()]
+        else bad.loc[unknown.idxmax()] if unknown.any() else bad.loc[bad["ess_bulk"].idxmin()]
+    why = (" (too few draws to estimate them: each half-chain needs "
+           f"{MIN_DRAWS})" if np.isnan(worst["ess_bulk"]) else "")
     warnings.warn(f"{what}: the chains have not converged: {worst['term']} has R-hat "
-                  f"{worst['rhat']:.3f} and bulk ESS {worst['ess_bulk']:.0f} (want R-hat <= "
+                  f"{worst['rhat']:.3f} and bulk ESS {worst['ess_bulk']:.0f}{why} (want R-hat <= "
                   f"{rhat_max:g} and ESS >= {ess_min:g}; {len(bad)} of {len(table)} parameters "
                   f"fail); {fix}", ConvergenceWarning, stacklevel=stacklevel)
     return True

@@ -5,6 +5,8 @@ Middle row: ACF and PACF of the chains joined end to end.  Bottom row: the
 Monte Carlo standard error of the mean as the run lengthens, and the
 Brooks-Gelman-Rubin plot (pooled width in green, mean within-chain width in
 blue, their ratio in red).  The seed document describes exactly this layout.
+A panel whose estimate needs more draws than a (smoke-test) run kept shows a
+"too few draws" note instead, so every run's plots can be drawn and saved.
 
 The SVG is written directly (:mod:`statjr_py.svgplot`): a fixed layout, a
 density by binning and FFT and decimated traces make one plot take a few
@@ -68,43 +70,63 @@ def six_panel_svg(name: str, draws: np.ndarray, first_iteration: int = 1, thinni
     nchains, ndraws = x.shape
     joined = x.ravel()
     iters = first_iteration + thinning * np.arange(ndraws)
-    title = (f"{name}: mean {joined.mean():.4g}, sd {joined.std(ddof=1):.4g}, "
+    sd = joined.std(ddof=1) if joined.size > 1 else float("nan")
+    title = (f"{name}: mean {joined.mean():.4g}, sd {sd:.4g}, "
              f"ESS {dg.ess_bulk(x) if ess is None else ess:.0f}, "
              f"R-hat {dg.rhat(x) if rhat is None else rhat:.3f}")
     fig = Figure(900, 810, title)
     trace, density, acf_panel, pacf_panel, mcse_panel, bgr = fig.grid(3, 2)
+    # A panel whose estimate needs more draws than the run kept says so in
+    # words (a smoke test of a few iterations is a legitimate run); short
+    # enough (~40 characters) to stay inside a 365 px panel.
+    short = ndraws < dg.MIN_DRAWS
+    few = f"too few draws: {ndraws} per chain, needs {dg.MIN_DRAWS}"
 
     step = max(1, ndraws // MAX_TRACE_POINTS)
     for c in range(nchains):
         trace.line(iters[::step], x[c, ::step], COLOURS[c % len(COLOURS)], 0.6,
                    label=f"chain {c}" if nchains > 1 else None)
+    if ndraws < 2:
+        trace.note(f"too few draws: {ndraws} per chain, needs 2")
     trace.title, trace.xlabel, trace.ylabel = "Trace", "iteration", name
 
-    lo, hi = np.quantile(joined, [0.001, 0.999])
-    pad = 0.1 * (hi - lo if hi > lo else 1.0)
-    grid = np.linspace(lo - pad, hi + pad, 256)
-    for c in range(nchains):
-        density.line(grid, kde(x[c], grid), COLOURS[c % len(COLOURS)], 1.0)
+    if short:
+        density.note(few)
+    elif np.ptp(joined) == 0:
+        density.note(f"all draws equal ({joined[0]:.4g}): no density")
+    else:
+        lo, hi = np.quantile(joined, [0.001, 0.999])
+        pad = 0.1 * (hi - lo if hi > lo else 1.0)
+        grid = np.linspace(lo - pad, hi + pad, 256)
+        for c in range(nchains):
+            density.line(grid, kde(x[c], grid), COLOURS[c % len(COLOURS)], 1.0)
     density.title, density.xlabel = "Kernel density", name
 
-    max_lag = int(min(40, joined.size // 4))
-    acf = dg.autocorrelation(joined, max_lag)
-    acf_panel.vlines(np.arange(max_lag + 1), acf)
-    acf_panel.hline(0.0, "#999", None)
     acf_panel.title, acf_panel.xlabel, acf_panel.ylim = "ACF", "lag", (-0.2, 1.05)
-
-    pacf = dg.partial_autocorrelation(joined, max_lag, acf)
-    pacf_panel.vlines(np.arange(1, max_lag + 1), pacf)
-    band = 1.96 / np.sqrt(joined.size)
-    pacf_panel.hline(band)
-    pacf_panel.hline(-band)
     pacf_panel.title, pacf_panel.xlabel, pacf_panel.ylim = "PACF", "lag", (-0.2, 1.05)
+    if short:
+        acf_panel.note(few)
+        pacf_panel.note(few)
+    else:
+        max_lag = int(min(40, joined.size // 4))
+        acf = dg.autocorrelation(joined, max_lag)
+        acf_panel.vlines(np.arange(max_lag + 1), acf)
+        acf_panel.hline(0.0, "#999", None)
+        pacf = dg.partial_autocorrelation(joined, max_lag, acf)
+        pacf_panel.vlines(np.arange(1, max_lag + 1), pacf)
+        band = 1.96 / np.sqrt(joined.size)
+        pacf_panel.hline(band)
+        pacf_panel.hline(-band)
 
     ks, errs = dg.mcse_curve(joined, points=20)
     mcse_panel.line(ks, errs, "#000", 1.2)
+    if joined.size < dg.MCSE_CURVE_MIN_DRAWS:
+        mcse_panel.note(f"too few draws: {joined.size} in all, needs {dg.MCSE_CURVE_MIN_DRAWS}")
     mcse_panel.title, mcse_panel.xlabel, mcse_panel.ylabel = "MCSE of the mean", "draws used", "MCSE"
 
-    if nchains > 1:
+    if nchains > 1 and short:
+        bgr.note(few)
+    elif nchains > 1:
         ends, pooled, within, ratio = dg.brooks_gelman(x, points=25)
         top = pooled.max() if pooled.max() > 0 else 1.0
         bgr.line(iters[ends - 1], pooled / top, "green", 1.2, label="pooled (normalised)")

@@ -67,3 +67,20 @@ def test_data_warnings_are_warnings(tutmiss):
                                                "x": "cons,standlrtmiss"},
                         {"burnin": 50, "iterations": 500, "nchains": 2, "diagnostics": False})
     assert any("left out" in w for w in res.warnings)
+
+
+@pytest.mark.parametrize("iterations,nchains", [(1, 3), (6, 1)])
+def test_a_smoke_test_run_warns_it_is_too_short_and_saves_every_output(iterations, nchains,
+                                                                        tmp_path):
+    # A few iterations per chain is a legitimate smoke test: the ESS cannot be
+    # estimated (NaN), which is itself a ConvergenceWarning, and every output --
+    # the six-panel plots included -- is still written.  Saving such a run used to
+    # stop in the MCSE curve with "cannot reshape array".
+    with pytest.warns(ConvergenceWarning, match=r"bulk ESS nan \(too few draws"):
+        res = RunStatJR("2LevelMod", "tutorial", RI,
+                        {"burnin": 5, "iterations": iterations, "nchains": nchains, "seed": 1})
+    assert res["ModelResults"]["ess_bulk"].isna().all()
+    paths = res.save(tmp_path / "o")
+    assert len(paths) == len(list(res)) and all(p.stat().st_size for p in paths)
+    svgs = [p for p in paths if p.suffix == ".svg"]
+    assert svgs and all("too few draws" in p.read_text() for p in svgs)

@@ -140,3 +140,92 @@ def test_row_quantiles_are_numpys_to_the_bit(kind):
             assert ours.tobytes() == np.quantile(x, [lo, hi], axis=1).tobytes()
             pooled = dg._row_quantiles(x.reshape(1, -1), lo, hi)[:, 0]
             assert pooled.tobytes() == np.quantile(x, [lo, hi]).tobytes()
+
+
+# ------------------------------------------------- chains too short to diagnose
+# A smoke test keeps a handful of draws per chain; every diagnostic must then
+# be NaN (or a plot panel saying so), never an exception.  Before the fix the
+# MCSE curve's first point (20 draws) lay beyond a shorter run's last draw and
+# its batch-means reshape failed, so no such run could be plotted or saved.
+SHORT = [(nchains, ndraws) for nchains in (1, 3) for ndraws in (1, 2, 3, 5, 6, 7)]
+
+
+@pytest.mark.parametrize("nchains,ndraws", SHORT)
+def test_diagnostics_of_chains_too_short_to_estimate_are_nan(nchains, ndraws):
+    x = np.random.default_rng(ndraws).normal(size=(nchains, ndraws))
+    # split halves of 3 or fewer draws: no ESS (Geyer's sequence needs lag pairs)
+    for value in (dg.ess_bulk(x), dg.ess_tail(x), dg.mcse(x)):
+        assert np.isnan(value)
+    row = dg.summarise(x[:, :, None], ["p"]).iloc[0]
+    assert np.isnan(row[["ess_bulk", "ess_tail", "mcse"]].astype(float)).all()
+    if ndraws < 4:  # halves of one draw: no within-chain variance, so no R-hat
+        assert np.isnan(dg.rhat(x)) and np.isnan(row["rhat"])
+    ks, errs = dg.mcse_curve(x.ravel(), points=20)
+    if x.size < dg.MCSE_CURVE_MIN_DRAWS:  # 20 draws in all
+        assert ks.tolist() == [x.size] and np.isnan(errs).all()
+    else:
+        assert ks[0] == dg.MCSE_CURVE_MIN_DRAWS and ks[-1] == x.size and np.isfinite(errs).all()
+    ends, pooled, within, ratio = dg.brooks_gelman(x, points=25)
+    assert (ends <= ndraws).all()
+    if ndraws < dg.MIN_DRAWS:
+        assert np.isnan(np.concatenate([pooled, within, ratio])).all()
+
+
+def test_mcse_curve_starts_at_20_draws_and_stays_within_the_run():
+    x = np.random.default_rng(8).normal(size=21)
+    ks, errs = dg.mcse_curve(x, points=20)
+    assert ks[0] == 20 and ks[-1] == 21 and np.isfinite(errs).all()
+
+
+def _svg_texts(svg: str) -> list[str]:
+    import xml.etree.ElementTree as ET
+    return [t.text or "" for t in ET.fromstring(svg.encode()).iter("{http://www.w3.org/2000/svg}text")]
+
+
+@pytest.mark.parametrize("nchains,ndraws", SHORT)
+@pytest.mark.parametrize("constant", [False, True])
+def test_six_panel_plot_of_a_short_chain_says_too_few_draws(nchains, ndraws, constant):
+    import warnings
+
+    from statjr_py.plots import six_panel_svg
+    x = (np.full((nchains, ndraws), 2.5) if constant
+         else np.random.default_rng(ndraws).normal(size=(nchains, ndraws)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy "degrees of freedom" warnings either
+        texts = _svg_texts(six_panel_svg("p", x))
+    notes = [t for t in texts if t.startswith("too few draws")]
+    short = ndraws < dg.MIN_DRAWS
+    # MCSE under 20 draws in all; density, ACF, PACF and (chains > 1) BGR when short
+    assert len(notes) == ((x.size < 20) + short * (3 + (nchains > 1)) + (ndraws < 2))
+    assert all(f": {ndraws} per chain, needs " in t or f": {x.size} in all, needs 20" in t
+               for t in notes)
+    if constant and not short:
+        assert any(t.startswith("all draws equal (2.5)") for t in texts)
+
+
+@pytest.mark.parametrize("nchains,ndraws", [(3, 1), (1, 6), (3, 6)])
+def test_results_of_a_very_short_run_save_every_output(nchains, ndraws, tmp_path):
+    from statjr_py import Results
+    from statjr_py.sdk import add_diagnostic_plots
+    rng = np.random.default_rng(9)
+    draws = rng.normal(size=(nchains, ndraws, 3))
+    draws[:, :, 2] = 1.0  # a parameter whose draws are all equal
+    names = ["a", "b", "c"]
+    res = Results()
+    res.add("ModelResults", dg.summarise(draws, names))
+    add_diagnostic_plots(res, draws, names, first_iteration=11, thinning=1)
+    paths = res.save(tmp_path / "out")
+    assert len(paths) == len(list(res)) == 4
+    for name in names:  # every plot is under 20 draws in all: its MCSE panel says so
+        svg = (tmp_path / "out" / f"{name}.svg").read_text()
+        assert any(t.startswith("too few draws") for t in _svg_texts(svg))
+
+
+def test_a_table_whose_ess_cannot_be_estimated_warns():
+    import pandas as pd
+
+    from statjr_py import ConvergenceWarning
+    table = pd.DataFrame({"term": ["a", "b"], "rhat": [np.nan, 1.0], "ess_bulk": [np.nan, 500.0]})
+    with pytest.warns(ConvergenceWarning, match=r"a has R-hat nan and bulk ESS nan \(too few draws"):
+        assert dg.warn_convergence(table, "T", "run longer")
+    assert dg.convergence_problems(table, 1.05, 100)["term"].tolist() == ["a"]
