@@ -11,6 +11,10 @@ is rebuilt.
 
 cffi's "API mode" is used: calls into C release the GIL, so chains can run
 on Python threads in parallel.
+
+Ctrl-C during a build stops every compiler the process is running, on any
+thread, and leaves nothing behind: no entry, no ``failed/`` copy (that is
+for real compile errors), no temporary folder (kernel.interruptible says how).
 """
 from __future__ import annotations
 
@@ -22,7 +26,6 @@ import logging
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -104,7 +107,9 @@ def _file_lock(path: Path):
     """An exclusive lock shared by every process using this cache (POSIX flock).
 
     Two processes that need the same model at once then compile it once: the
-    second waits, finds the finished entry and loads it.
+    second waits, finds the finished entry and loads it.  The wait polls, so
+    that a thread waiting here stops when the build is interrupted (a build
+    that waited would otherwise start compiling after Ctrl-C).
     """
     try:
         handle = open(path, "a")
@@ -113,9 +118,14 @@ def _file_lock(path: Path):
                          f"be opened ({exc.strerror or exc}); remove it, or set STATJR_CACHE to "
                          "another folder") from None
     with handle:
-        if fcntl is not None:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        while fcntl is not None:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                kernel.pause(0.05)
         try:
+            kernel.check_interrupted()
             yield
         finally:
             if fcntl is not None:
@@ -247,7 +257,7 @@ def kernel_archive() -> Path:
     archive = root / name
     with _lock:
         _kernels_used.add(archive.stem)
-    with _file_lock(root / (archive.stem + ".lock")):
+    with kernel.interruptible(), _file_lock(root / (archive.stem + ".lock")):
         if not kernel.archive_ok(archive):
             if archive.exists():
                 log.warning("cache entry %s is corrupt or incomplete; rebuilding", archive.name)
@@ -305,23 +315,23 @@ def _compile(name: str, source: str, root: Path, so: Path, meta: Path) -> None:
         shared = ["-shared"] + (["-undefined", "dynamic_lookup"] if sys.platform == "darwin" else [])
         started = time.monotonic()
         if kernel.needs_kernel(source, bundled("cpp")):
-            # The wrapper compiles while the kernel is found or built, then both link.
-            with ThreadPoolExecutor(1) as pool:
+            # The wrapper compiles while the kernel is found or built, then both
+            # link.  Ctrl-C stops the kernel's compile before the pool is joined.
+            with ThreadPoolExecutor(1) as pool, kernel.interruptible():
                 archive = pool.submit(kernel_archive)
                 obj = work / f"{name}.o"
                 cmd = [cxx, *flags, "-c", str(cpp), "-o", str(obj)]
                 log.info("compiling %s", name)
-                proc = subprocess.run(cmd, capture_output=True, text=True)
+                proc = kernel.run_tool(cmd)
                 lib = archive.result()
             if proc.returncode == 0:
                 link = [cxx, *shared, str(obj), str(lib), "-o", str(out)]
-                proc = subprocess.run(link, capture_output=True, text=True)
+                proc = kernel.run_tool(link)
                 cmd = [cmd, link]
         else:
             cmd = [cxx, *flags, *shared, str(cpp), "-o", str(out)]
             log.info("compiling %s", name)
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-        log.info("compiled %s in %.2f s", name, time.monotonic() - started)
+            proc = kernel.run_tool(cmd)
         if proc.returncode != 0:
             kept = root / "failed" / f"{name}.cpp"
             try:
@@ -331,6 +341,7 @@ def _compile(name: str, source: str, root: Path, so: Path, meta: Path) -> None:
                 kept = work / f"{name}.cpp"
             raise CompileError(f"the generated C++ for {name} did not compile",
                                output=proc.stdout + proc.stderr, source_path=str(kept))
+        log.info("compiled %s in %.2f s", name, time.monotonic() - started)
         with _lock:
             _stats["compiles"] += 1
         tmp_meta = work / "meta.json"
@@ -357,7 +368,20 @@ def build(source: str) -> Module:
 
     Different models build concurrently; the same model is built once, by
     one thread of one process, whoever asks for it.
+
+    Raises
+    ------
+    CompileError
+        When the source does not compile, with the compiler's output.
+    KeyboardInterrupt
+        On Ctrl-C, after every compile this process was running has stopped
+        (``kernel.Interrupted`` in the other threads that were building).
     """
+    with kernel.interruptible():
+        return _build(source)
+
+
+def _build(source: str) -> Module:
     name = module_name(source)
     with _lock:
         if name in _loaded:

@@ -25,9 +25,13 @@ units compile in parallel.
 
 This module imports only the standard library, so that ``setup.py`` can
 load it before any dependency is installed.
+
+Compilers run through :func:`run_tool`, so that Ctrl-C stops a build
+promptly: see :func:`interruptible`.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -35,8 +39,10 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -125,6 +131,118 @@ def archive_ok(archive: Path) -> bool:
     return checksum_ok(archive, archive.with_suffix(".json"))
 
 
+class Interrupted(KeyboardInterrupt):
+    """A build stopped by Ctrl-C, perhaps in another thread's build: the
+    killed compiler's exit says nothing about the code, so this is no
+    compile error (nothing is kept in ``failed/``), and it goes up as the
+    ``KeyboardInterrupt`` it is."""
+
+
+# Ctrl-C reaches only the main thread, but a build runs compilers on other
+# threads too (the kernel's units, a second model compiled beside the first),
+# and a pool joined by the main thread would wait for them to finish.  So
+# every compiler is registered here while it runs, and an interrupt stops
+# them all and refuses new ones until every interrupted build has unwound.
+_tools_lock = threading.Lock()
+_tools: set[subprocess.Popen] = set()
+_stopped = threading.Event()
+_builds = [0]  # builds in progress (nested scopes counted too)
+
+
+@contextlib.contextmanager
+def interruptible():
+    """The scope of a build: ``KeyboardInterrupt`` inside it stops every build
+    in this process (:func:`interrupt`) before going on up.
+
+    Wrap each place that waits for compilers, innermost: in particular the
+    body of a ``with ThreadPoolExecutor(...)``, whose exit joins the pool
+    and so must come after the pool's compilers were stopped.  The first
+    scope entered with no build in progress clears an earlier interrupt.
+    """
+    with _tools_lock:
+        if _builds[0] == 0:
+            _stopped.clear()
+        _builds[0] += 1
+    try:
+        yield
+    except KeyboardInterrupt:
+        interrupt()
+        raise
+    finally:
+        with _tools_lock:
+            _builds[0] -= 1
+
+
+def interrupt() -> None:
+    """Stop every compiler this process is running and refuse new ones until
+    the builds in progress have ended (each then raises :class:`Interrupted`)."""
+    with _tools_lock:
+        _stopped.set()
+        running = list(_tools)
+    for proc in running:
+        _kill(proc, signal.SIGTERM)  # lets the g++ driver remove its temporary files
+
+
+def check_interrupted() -> None:
+    """Raise :class:`Interrupted` if the builds in progress were interrupted."""
+    if _stopped.is_set():
+        raise Interrupted("the build was interrupted")
+
+
+def pause(seconds: float) -> None:
+    """Sleep, but raise :class:`Interrupted` as soon as the build is interrupted."""
+    if _stopped.wait(seconds):
+        check_interrupted()
+
+
+def _kill(proc: subprocess.Popen, sig: int) -> None:
+    """Send ``sig`` to ``proc``'s process group (the compiler driver and the
+    cc1plus and as it started), or kill ``proc`` where there are no groups."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(OSError):
+        if os.name == "posix":
+            os.killpg(proc.pid, sig)
+        else:  # pragma: no cover
+            proc.kill()
+
+
+def run_tool(cmd: list[str]) -> subprocess.CompletedProcess:
+    """Run a compiler or archiver, capturing its output; stoppable by Ctrl-C.
+
+    The tool runs in a process group of its own, so a terminal's Ctrl-C
+    reaches Python only, whose interrupt stops the whole group, whichever
+    thread started it: there is one way a compile ends early, and it never
+    looks like a compile error.
+
+    Raises
+    ------
+    Interrupted
+        When the build was interrupted before or while the tool ran.
+    """
+    with _tools_lock:
+        check_interrupted()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=os.name == "posix")
+        _tools.add(proc)
+    with proc:
+        try:
+            out, err = proc.communicate()
+        except KeyboardInterrupt:  # the main thread's own compile
+            interrupt()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                _kill(proc, signal.SIGKILL)
+                proc.wait()
+            raise
+        finally:
+            with _tools_lock:
+                _tools.discard(proc)
+    check_interrupted()
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 class KernelBuildError(RuntimeError):
     """The kernel did not compile; ``output`` holds the compiler's words."""
 
@@ -144,6 +262,9 @@ def compile_archive(cpp_root: Path, cxx: str, archive: Path, jobs: int | None = 
     ------
     KernelBuildError
         When a unit does not compile or ``ar`` fails, with the output.
+    Interrupted
+        On Ctrl-C (here or in another build); the units' compilers are
+        stopped and nothing is left behind.
     """
     archive = Path(archive)
     archive.parent.mkdir(parents=True, exist_ok=True)
@@ -160,20 +281,19 @@ def compile_archive(cpp_root: Path, cxx: str, archive: Path, jobs: int | None = 
     try:
         def one(src: Path) -> tuple[str, float, subprocess.CompletedProcess]:
             started = time.monotonic()
-            proc = subprocess.run([cxx, *CXXFLAGS, f"-I{cpp_root}", "-c", str(src),
-                                   "-o", str(work / (src.stem + ".o"))],
-                                  capture_output=True, text=True)
+            proc = run_tool([cxx, *CXXFLAGS, f"-I{cpp_root}", "-c", str(src),
+                             "-o", str(work / (src.stem + ".o"))])
             return src.name, time.monotonic() - started, proc
 
-        with ThreadPoolExecutor(max(1, min(len(units), jobs or os.cpu_count() or 1))) as pool:
+        jobs = max(1, min(len(units), jobs or os.cpu_count() or 1))
+        with ThreadPoolExecutor(jobs) as pool, interruptible():  # stopped before it is joined
             results = list(pool.map(one, units))
         failed = [(name, proc) for name, _, proc in results if proc.returncode != 0]
         if failed:
             raise KernelBuildError(f"the kernel's {failed[0][0]} did not compile",
                                    "".join(p.stdout + p.stderr for _, p in failed))
         tmp = work / archive.name
-        proc = subprocess.run([ar, "rcs", str(tmp), *(str(work / (u.stem + ".o")) for u in units)],
-                              capture_output=True, text=True)
+        proc = run_tool([ar, "rcs", str(tmp), *(str(work / (u.stem + ".o")) for u in units)])
         if proc.returncode != 0:
             raise KernelBuildError("ar could not archive the kernel", proc.stdout + proc.stderr)
         seconds = {name: round(s, 2) for name, s, _ in results}
