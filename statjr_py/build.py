@@ -381,6 +381,18 @@ def build(source: str) -> Module:
         return _build(source)
 
 
+def is_built(source: str) -> bool:
+    """Whether :func:`build` would find ``source`` built: loaded in this
+    process or whole in the cache (so that callers can tell a user when a
+    run is compiling rather than sampling)."""
+    name = module_name(source)
+    with _lock:
+        if name in _loaded:
+            return True
+    root = cache_dir()
+    return _entry_ok(root / (name + sysconfig.get_config_var("EXT_SUFFIX")), root / (name + ".json"))
+
+
 def _build(source: str) -> Module:
     name = module_name(source)
     with _lock:

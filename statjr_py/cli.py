@@ -239,6 +239,10 @@ def _cmd_run(args) -> int:
     finally:
         if progress is not None:
             progress.close()
+    if results.compile_seconds:  # a first run of a model: say where its time went
+        print("statjr: compiled " + ", ".join(f"{name} in {secs:.1f} s" for name, secs
+                                              in results.compile_seconds.items())
+              + "; later runs of these models reuse them", file=sys.stderr)
     for name in template.headline:
         if name in results:
             _say(f"\n{name}\n{table_text(results[name])}")

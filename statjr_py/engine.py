@@ -96,6 +96,7 @@ def run_job(args: tuple) -> Results:
     results = ctx.template.run(ctx)
     apply_labels(results, ctx.data.labels, list(ctx.data.frame.columns))
     results.headline = tuple(ctx.template.headline)  # what a notebook shows first
+    results.compile_seconds = dict(ctx.progress.compiled)
     results.add("script.py", script_text(ctx), "python")
     results.add("Inputs", ctx.answers.input_string(), "text")
     return results

@@ -119,6 +119,8 @@ class Results(OrderedDict):
         self.warnings: list[str] = []
         #: The tables a notebook shows first (the template's headline).
         self.headline: tuple = ()
+        #: Seconds spent compiling each model the run compiled (empty when all were built before).
+        self.compile_seconds: dict[str, float] = {}
 
     def __setitem__(self, name: str, obj: Any) -> None:
         # Every output needs a kind, or save() cannot choose its format; keep

@@ -13,12 +13,14 @@ import functools
 import logging
 import os
 import threading
+import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from . import kernel
 from .build import Module
 from .errors import InputError, SamplerError, short_repr
 
@@ -228,8 +230,10 @@ _running_lock = threading.Lock()
 
 
 def request_cancel() -> None:
-    """Ask every running chain in this process to stop within one iteration."""
+    """Ask every running chain in this process to stop within one iteration,
+    and every compile (a model compiling beside the chains) to stop now."""
     _CANCEL[0] = 1
+    kernel.interrupt()
 
 
 class Sampler:
@@ -307,6 +311,8 @@ class Progress:
         self.planned = False
         self.stage = ""
         self._compiling: list[str] = []  # models being compiled now, in the order they started
+        #: Seconds each model compiled for in this run (``Results.compile_seconds``).
+        self.compiled: dict[str, float] = {}
         self._lock = threading.Lock()
         self._three = False
         if callback is not None:
@@ -345,11 +351,13 @@ class Progress:
         with self._lock:
             self._compiling.append(name)
         self.add(0)
+        started = time.perf_counter()
         try:
             yield
         finally:
             with self._lock:
                 self._compiling.remove(name)
+                self.compiled[name] = self.compiled.get(name, 0.0) + time.perf_counter() - started
             self.add(0)
 
     def add(self, n: int) -> None:

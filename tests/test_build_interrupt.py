@@ -165,3 +165,19 @@ def test_after_an_interrupt_a_real_compile_error_is_reported_and_kept(fake, tmp_
     assert "rejects everything" in err.value.output
     kept = Path(err.value.source_path)
     assert kept.parent == cache / "failed" and kept.read_text() == source
+
+
+def test_cancelling_the_chains_stops_a_compile_beside_them():
+    # Ctrl-C while the main thread samples: a model compiling on another thread
+    # (2LevelImpute's complete-case fit) must stop too, not run to the end.
+    from statjr_py import kernel, run
+
+    try:
+        with kernel.interruptible():  # a build in progress elsewhere
+            run.request_cancel()
+            with pytest.raises(kernel.Interrupted):
+                kernel.check_interrupted()
+    finally:
+        run._CANCEL[0] = 0
+    with kernel.interruptible():  # the next build starts afresh
+        kernel.check_interrupted()

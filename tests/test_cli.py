@@ -1,4 +1,5 @@
 """The statjr command: output, and errors as exit code 2 with one line."""
+import re
 import subprocess
 import sys
 
@@ -223,3 +224,24 @@ def test_compiling_models_are_the_stage_while_they_compile():
     assert seen == ["imputation and complete cases", "compiling ImputeModel",
                     "compiling ImputeModel, 2LevelMod", "compiling ImputeModel",
                     "imputation and complete cases"]
+
+
+def test_a_first_run_names_what_it_compiles_and_for_how_long(capsys, tmp_path, monkeypatch):
+    # The compile seconds per model, on the bar while it compiles and after the run;
+    # a run that finds its models built says nothing of compiling.
+    from statjr_py import build
+
+    monkeypatch.setenv("STATJR_CACHE", str(tmp_path / "cache"))
+    build.forget_loaded()
+    try:
+        args = ["run", "1LevelMod", "--dataset", "tutorial", "--invars", TREE_STRING,
+                "--estoptions", SMALL, "--progress"]
+        assert main(args) == 0
+        err = capsys.readouterr().err
+        assert "compiling 1LevelMod: [" in err
+        assert re.search(r"statjr: compiled 1LevelMod in \d+\.\d s", err), err
+        assert main(args) == 0
+        err = capsys.readouterr().err
+        assert "compil" not in err
+    finally:
+        build.forget_loaded()  # the other tests' modules come from their own cache again
