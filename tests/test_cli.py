@@ -245,3 +245,13 @@ def test_a_first_run_names_what_it_compiles_and_for_how_long(capsys, tmp_path, m
         assert "compil" not in err
     finally:
         build.forget_loaded()  # the other tests' modules come from their own cache again
+
+
+def test_the_command_starts_before_numpy_and_pandas_load():
+    # Ctrl-C is one line and status 130 once main() runs; the heavy imports come inside
+    # it, so the window in which Ctrl-C prints a traceback is Python's own start only.
+    code = ("import sys, statjr_py, statjr_py.cli; "
+            "print(sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules)); "
+            "print(all(getattr(statjr_py, n) is not None for n in statjr_py.__all__))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["[]", "True"]
