@@ -14,6 +14,7 @@ Ctrl-C exits with status 130, as shells expect.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
@@ -44,13 +45,19 @@ class ProgressBar:
         self.last, self.start = 0.0, time.monotonic()
         self.stage = None
         self.open = False  # a bar is drawn without its closing newline
-        ProgressBar.active = self
+
+    def _write(self, text: str) -> None:
+        # A reader that has gone (`statjr run ... 2>&1 | head`) must not cost the run.
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BrokenPipeError:
+            _silence(self.stream)
 
     def close(self) -> None:
         """End a bar cut short (Ctrl-C, an error), so the next message gets its own line."""
         if self.open:
-            self.stream.write("\n")
-            self.stream.flush()
+            self._write("\n")
             self.open = False
         if ProgressBar.active is self:
             ProgressBar.active = None
@@ -65,14 +72,16 @@ class ProgressBar:
     def clear(self) -> None:
         """Erase the drawn bar, so that a message can take its line; the next update redraws it."""
         if self.open:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+            self._write("\r\033[K")
 
     def __call__(self, done: int, total: int, stage: str = "", unit: str = "iterations") -> None:
         now = time.monotonic()
         if now - self.last < 0.1 and done < total and stage == self.stage:
             return
+        if total == 0 and not stage:  # nothing planned and no stage: nothing to show yet
+            return
         self.last, self.stage = now, stage
+        ProgressBar.active = self
         columns = self._columns()
         # What gives way on a narrow terminal, in turn: the count, the bar's
         # length (30 down to 10), then the end of the stage's name.
@@ -87,12 +96,12 @@ class ProgressBar:
         if len(label) > room:
             label = f"{stage[:max(room - 5, 0)]}...: " if room > 5 else ""
         filled = int(width * done / max(total, 1))
-        line = f"{label}[{'#' * filled}{'.' * (width - filled)}]{tail}"[:max(columns - 1, 0)]
-        self.stream.write(f"\r{line}\033[K")
-        self.open = done < total
-        if not self.open:
-            self.stream.write("\n")
-        self.stream.flush()
+        line = f"{label}[{'#' * filled}{'.' * (width - filled)}]{tail}"
+        if total == 0:  # a stage before the run's iterations are known (compiling): its name and the clock
+            line = f"{stage}{clock}"
+        # a stage with nothing planned stays open, so that the run's bar follows on the same line
+        self.open = total == 0 or done < total
+        self._write(f"\r{line[:max(columns - 1, 0)]}\033[K" + ("" if self.open else "\n"))
 
     def writing(self, done: int, total: int) -> None:
         """The same bar for writing the outputs, the run's last stage."""
@@ -216,7 +225,7 @@ def _write_failed(flag: str, path: str, exc: OSError) -> int:
     reason = " ".join((exc.strerror or str(exc)).split())
     if str(path) not in reason:
         reason = f"{flag} '{path}': could not write the outputs ({reason})"
-    print(f"statjr: error: {reason}", file=sys.stderr)
+    _tell(f"statjr: error: {reason}")
     return 1
 
 
@@ -240,9 +249,9 @@ def _cmd_run(args) -> int:
         if progress is not None:
             progress.close()
     if results.compile_seconds:  # a first run of a model: say where its time went
-        print("statjr: compiled " + ", ".join(f"{name} in {secs:.1f} s" for name, secs
+        _tell("statjr: compiled " + ", ".join(f"{name} in {secs:.1f} s" for name, secs
                                               in results.compile_seconds.items())
-              + "; later runs of these models reuse them", file=sys.stderr)
+              + "; later runs of these models reuse them")
     for name in template.headline:
         if name in results:
             _say(f"\n{name}\n{table_text(results[name])}")
@@ -265,23 +274,37 @@ def _cmd_run(args) -> int:
     return 0
 
 
-def _say(text: str) -> None:
-    """Print a line of results on stdout, flushed (so the tables come before the bar).
+def _say(text: str, stream=None) -> None:
+    """Print a line on stdout (or ``stream``), flushed, so the tables come before the bar.
 
     A reader that has gone (``statjr run ... --out DIR | head``) must not
-    cost the run: from then on stdout goes nowhere and the command carries
-    on, so the outputs are still written.
+    cost the run: from then on that stream goes nowhere and the command
+    carries on, so the outputs are still written.
     """
+    stream = sys.stdout if stream is None else stream
     try:
-        print(text, flush=True)
+        print(text, file=stream, flush=True)
     except BrokenPipeError:
-        _silence_stdout()
+        _silence(stream)
 
 
-def _silence_stdout() -> None:
-    """Point stdout at the null device, so that later prints and the exit's flush succeed."""
-    with open(os.devnull, "wb") as null:  # noqa: PTH123 - a descriptor to duplicate
-        os.dup2(null.fileno(), sys.stdout.fileno())
+def _tell(text: str) -> None:
+    """A message on stderr, on a line of its own even while a bar is drawn."""
+    bar = ProgressBar.active
+    if bar is not None:
+        bar.clear()
+    _say(text, sys.stderr)
+
+
+def _silence(stream) -> None:
+    """Point a standard stream whose reader has gone at the null device, so that
+    later writes and the exit's flush succeed."""
+    try:
+        with open(os.devnull, "wb") as null:  # a descriptor to duplicate
+            os.dup2(null.fileno(), stream.fileno())
+    except (AttributeError, OSError, ValueError):  # not a real file: drop what it holds
+        with contextlib.suppress(Exception):
+            stream.truncate(0)
 
 
 def _cmd_serve(args) -> int:
@@ -345,20 +368,19 @@ class _BarClearingHandler(logging.StreamHandler):
     """Log records on stderr, each on a line of its own even while a progress bar is drawn."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        if ProgressBar.active is not None:
-            ProgressBar.active.clear()
+        bar = ProgressBar.active
+        if bar is not None:
+            bar.clear()
         super().emit(record)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """statjr-py's warnings as one line each on stderr; others as Python prints them."""
-    if ProgressBar.active is not None:
-        ProgressBar.active.clear()
     if issubclass(category, StatJRWarning):
         kind = "convergence" if issubclass(category, ConvergenceWarning) else "data"
-        print(f"statjr: {kind} warning: " + " ".join(str(message).splitlines()), file=sys.stderr)
+        _tell(f"statjr: {kind} warning: " + " ".join(str(message).splitlines()))
     else:
-        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+        _tell(warnings.formatwarning(message, category, filename, lineno, line).rstrip("\n"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -420,9 +442,10 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         print("statjr: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `statjr list | head`: the reader has what it wanted
-        _silence_stdout()
-        return 0
+    except BrokenPipeError:  # `statjr list | head`: the reader left, as `yes | head`'s does
+        _silence(sys.stdout)
+        _silence(sys.stderr)
+        return 141  # 128 + SIGPIPE, the status of a writer whose reader has gone
     except EOFError:
         print("statjr: error: input ended before every question was answered; give the answers "
               "with --invars (add --no-input to be told which are missing)", file=sys.stderr)

@@ -346,18 +346,30 @@ class Progress:
 
         Models compile concurrently (2LevelImpute's imputation model and its
         complete-case fit), so each adds its name and removes it when done,
-        and the run's own stage comes back when none is left.
+        and the run's own stage comes back when none is left.  The callback
+        is called twice a second meanwhile, so a bar's clock keeps moving.
+        Threads waiting for the same model's compile each time it; the
+        longest wait is the compile's time (``compiled``), not their sum.
         """
         with self._lock:
             self._compiling.append(name)
         self.add(0)
-        started = time.perf_counter()
+        started, done = time.perf_counter(), threading.Event()
+
+        def tick() -> None:
+            while not done.wait(0.5):
+                self.add(0)
+
+        ticker = threading.Thread(target=tick, daemon=True, name="statjr-compile-progress")
+        ticker.start()
         try:
             yield
         finally:
+            done.set()
+            ticker.join()
             with self._lock:
                 self._compiling.remove(name)
-                self.compiled[name] = self.compiled.get(name, 0.0) + time.perf_counter() - started
+                self.compiled[name] = max(self.compiled.get(name, 0.0), time.perf_counter() - started)
             self.add(0)
 
     def add(self, n: int) -> None:

@@ -7,6 +7,12 @@ import pytest
 
 from statjr_py.cli import main
 
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    """The bar fits the terminal; these tests read it at a known width, whatever runs them."""
+    monkeypatch.setenv("COLUMNS", "160")
+
 TREE_STRING = "{'y': 'normexam', 'D': 'Normal', 'x': 'cons,standlrt'}"
 SMALL = "{'burnin': 20, 'iterations': 100, 'nchains': 1}"
 
@@ -197,16 +203,21 @@ def test_a_new_stage_is_drawn_at_once_and_log_lines_clear_the_bar():
     assert ProgressBar.active is None
 
 
-def test_a_reader_that_goes_away_does_not_cost_the_outputs(tmp_path):
-    # `statjr run ... --out DIR | head -1`: the tables hit a closed pipe; the outputs are still written.
+@pytest.mark.parametrize("both", [False, True], ids=["stdout", "stdout and stderr"])
+def test_a_reader_that_goes_away_does_not_cost_the_outputs(tmp_path, both):
+    # `statjr run ... --out DIR | head -1` (and `2>&1 | head -1`, the bar included): the
+    # tables and the bar hit a closed pipe; the outputs are still written, and status 0 says so.
     cmd = [sys.executable, "-m", "statjr_py.cli", "run", "1LevelMod", "--dataset", "tutorial",
-           "--invars", TREE_STRING, "--estoptions", SMALL, "--out", str(tmp_path / "out")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+           "--invars", TREE_STRING, "--estoptions", SMALL, "--out", str(tmp_path / "out"), "--progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT if both else subprocess.PIPE)
+    err = b""
     proc.stdout.close()  # the reader is gone before anything is printed
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=300) == 0, err
-    assert "Traceback" not in err and "BrokenPipe" not in err
-    assert (tmp_path / "out" / "ModelResults.csv").exists() or any((tmp_path / "out").iterdir())
+    if not both:
+        err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 0, err.decode()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
+    assert (tmp_path / "out" / "ModelResults.csv").is_file()
 
 
 def test_compiling_models_are_the_stage_while_they_compile():
@@ -238,7 +249,7 @@ def test_a_first_run_names_what_it_compiles_and_for_how_long(capsys, tmp_path, m
                 "--estoptions", SMALL, "--progress"]
         assert main(args) == 0
         err = capsys.readouterr().err
-        assert "compiling 1LevelMod: [" in err
+        assert "compiling 1LevelMod, " in err  # before the run's iterations are known: name and clock
         assert re.search(r"statjr: compiled 1LevelMod in \d+\.\d s", err), err
         assert main(args) == 0
         err = capsys.readouterr().err
@@ -255,3 +266,49 @@ def test_the_command_starts_before_numpy_and_pandas_load():
             "print(all(getattr(statjr_py, n) is not None for n in statjr_py.__all__))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["[]", "True"]
+
+
+def test_a_stage_before_the_plan_stays_on_one_line_and_writing_clears_for_warnings():
+    import io
+    import logging
+
+    from statjr_py.cli import ProgressBar, _BarClearingHandler
+
+    out = io.StringIO()
+    bar = ProgressBar(out)
+    bar(0, 0, "")  # nothing planned, no stage: nothing drawn
+    assert out.getvalue() == ""
+    bar(0, 0, "compiling 1LevelMod")
+    assert out.getvalue().startswith("\rcompiling 1LevelMod, ") and "\n" not in out.getvalue()
+    bar(3020, 3020, "1LevelMod")  # the run's bar takes the same line, and ends it
+    assert out.getvalue().count("\n") == 1
+    bar.close()
+    bar.writing(3, 12)  # writing the outputs, after the run's bar was closed
+    handler = _BarClearingHandler(out)
+    handler.emit(logging.LogRecord("statjr_py", logging.WARNING, __file__, 1, "a warning", None, None))
+    assert "\r\033[Ka warning\n" in out.getvalue()
+    bar.close()
+
+
+def test_threads_waiting_for_one_compile_count_it_once():
+    import threading
+    import time
+
+    from statjr_py.run import Progress
+
+    progress = Progress(None)
+    release = threading.Event()
+
+    def wait_for_the_compile():
+        with progress.compiling("2LevelMod"):
+            release.wait(5)
+
+    threads = [threading.Thread(target=wait_for_the_compile) for _ in range(3)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    release.set()
+    for t in threads:
+        t.join()
+    assert 0.25 < progress.compiled["2LevelMod"] <= time.perf_counter() - started
