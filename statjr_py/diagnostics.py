@@ -487,8 +487,10 @@ def warn_convergence(table: "pd.DataFrame", what: str, fix: str, rhat_max: float
     unknown = bad["ess_bulk"].isna()
     worst = bad.loc[bad["rhat"].fillna(0).idxmax()] if (bad["rhat"] > rhat_max).any() \
         else bad.loc[unknown.idxmax()] if unknown.any() else bad.loc[bad["ess_bulk"].idxmin()]
-    why = (" (too few draws to estimate them: each half-chain needs "
-           f"{MIN_DRAWS})" if np.isnan(worst["ess_bulk"]) else "")
+    why = ("" if not np.isnan(worst["ess_bulk"])
+           else " (some of its draws are not finite numbers: the sampler diverged)"
+           if not np.isfinite(worst.get("mean", 0.0))
+           else f" (too few draws to estimate them: each half-chain needs {MIN_DRAWS})")
     warnings.warn(f"{what}: the chains have not converged: {worst['term']} has R-hat "
                   f"{worst['rhat']:.3f} and bulk ESS {worst['ess_bulk']:.0f}{why} (want R-hat <= "
                   f"{rhat_max:g} and ESS >= {ess_min:g}; {len(bad)} of {len(table)} parameters "

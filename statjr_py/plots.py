@@ -69,6 +69,14 @@ def six_panel_svg(name: str, draws: np.ndarray, first_iteration: int = 1, thinni
     x = np.atleast_2d(np.asarray(draws, dtype=float))
     nchains, ndraws = x.shape
     joined = x.ravel()
+    broken = joined.size - int(np.isfinite(joined).sum())
+    if broken:  # a diverged sampler: nothing to estimate, but the plot still says why
+        fig = Figure(900, 810, f"{name}: {broken} of {joined.size} draws are not finite")
+        for panel, label in zip(fig.grid(3, 2), ("Trace", "Kernel density", "ACF", "PACF",
+                                                 "MCSE of the mean", "Brooks-Gelman-Rubin")):
+            panel.title = label
+            panel.note("draws not finite: the sampler diverged")
+        return fig.svg()
     iters = first_iteration + thinning * np.arange(ndraws)
     sd = joined.std(ddof=1) if joined.size > 1 else float("nan")
     title = (f"{name}: mean {joined.mean():.4g}, sd {sd:.4g}, "

@@ -229,3 +229,22 @@ def test_a_table_whose_ess_cannot_be_estimated_warns():
     with pytest.warns(ConvergenceWarning, match=r"a has R-hat nan and bulk ESS nan \(too few draws"):
         assert dg.warn_convergence(table, "T", "run longer")
     assert dg.convergence_problems(table, 1.05, 100)["term"].tolist() == ["a"]
+
+
+def test_draws_that_are_not_finite_are_said_to_be_so_not_too_few():
+    # A diverged sampler (NaN among 2000 draws a chain) is not a short run: the
+    # warning and the plot say what happened instead of "too few draws" or a crash.
+    import xml.dom.minidom
+
+    from statjr_py import ConvergenceWarning
+    from statjr_py.plots import six_panel_svg
+
+    draws = np.random.default_rng(2).normal(size=(3, 2000, 2))
+    draws[0, 5, 1] = np.nan
+    table = dg.summarise(draws, ["fine", "diverged"])
+    with pytest.warns(ConvergenceWarning, match=r"diverged has .* bulk ESS nan \(some of its draws are "
+                                                r"not finite numbers: the sampler diverged\)"):
+        assert dg.warn_convergence(table, "T", "run longer")
+    svg = six_panel_svg("diverged", draws[:, :, 1])
+    xml.dom.minidom.parseString(svg)
+    assert "1 of 6000 draws are not finite" in svg and "too few draws" not in svg
