@@ -223,19 +223,14 @@ void Model::block_precision(const double *p, int q, const Vec &S, const std::vec
 void Model::draw_beta() { gls_beta(precision(Oe.omega, Q1), true); }
 
 void Model::gls_beta(const Vec &Pe, bool draw) {
-    Vec A, b, r(Q1);
+    Vec A, b, r(Q1), t(Q1);
     block_precision(Pe.data(), Q1, S1, off1, K1, A, b);
-    // b = sum_i X_i' P r_i, in two passes: t_i = P r_i for every row, then
-    // for each coordinate c the sums of its covariates times t_ic, kept in
-    // registers.  Adding into b row by row instead made every row wait for
-    // the previous row's stores (a fifth of the plain sweep's time).
-    gls_t.resize(std::size_t(n) * Q1);
     with_dim(Q1, [&](auto D) {
         const int q = dim(D, Q1);
         const double *p = Pe.data();
-        double *T = gls_t.data();
-        Scratch<D.value> rs(r);  // the row's residual
-        double *rp = rs.p;
+        double *bb = b.data();
+        Scratch<D.value> rs(r), ts(t);  // the row's residual and P times it
+        double *rp = rs.p, *tp = ts.p;
         for (int j = 0; j < J; ++j)
             for (long i = start[j]; i < start[j + 1]; ++i) {
 #pragma GCC unroll 4
@@ -245,27 +240,14 @@ void Model::gls_beta(const Vec &Pe, bool draw) {
                     double v = 0;
 #pragma GCC unroll 4
                     for (int d = 0; d < q; ++d) v += p[c * q + d] * rp[d];
-                    T[i * q + c] = v;
+                    tp[c] = v;
                 }
+                const double *x = X1 + i * K1;
+#pragma GCC unroll 4
+                for (int c = 0; c < q; ++c)
+                    for (int a = off1[c]; a < off1[c + 1]; ++a) bb[a] += x[a] * tp[c];
             }
     });
-    for (int c = 0; c < Q1; ++c) {
-        const int first = off1[c], kc = off1[c + 1] - off1[c];
-        Vec sums(kc);
-        with_dim(kc, [&](auto K) {
-            const int k = dim(K, kc);
-            Scratch<K.value> acc(sums);
-            double *sp = acc.p;
-            const double *T = gls_t.data();
-            for (long i = 0; i < n; ++i) {
-                const double *x = X1 + i * K1 + first;
-                const double t = T[i * Q1 + c];
-#pragma GCC unroll 4
-                for (int a = 0; a < k; ++a) sp[a] += x[a] * t;
-            }
-            for (int a = 0; a < k; ++a) b[first + a] = sp[a];
-        });
-    }
     solve_or_draw(A, b, K1, beta, draw);
     with_dim(Q1, [&](auto D) {
         const int q = dim(D, Q1);

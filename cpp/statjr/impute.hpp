@@ -84,7 +84,6 @@ struct Model {
     std::vector<int> intercept;              // per coordinate: its constant covariate (beta or gamma), or -1
     Collapsed col;                           // step 6's scratch: the coordinate being moved
     std::vector<double> cur, prop;           // step 6's scratch: each unit's log lik_j, now and proposed
-    Vec gls_t;                               // gls_beta's scratch: P r_i for every row
     Rng rng;
     Substantive *smc = nullptr;              // the model of interest, for SMC imputation
     Vec V1, V2;                              // current values of every response (SMC only)
