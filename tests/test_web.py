@@ -3,6 +3,7 @@
 Browser tests use Debian's chromium (/usr/bin/chromium) through Playwright; they
 skip with a reason where it is not installed (.ci/run installs it).
 """
+import re
 import shutil
 import socket
 import threading
@@ -290,3 +291,25 @@ def test_status_reports_the_stage_and_percentage():
                         for stage, pct in seen)
     stages = [stage for stage, _ in seen]
     assert "compiling 2LevelMod" not in stages[stages.index("2LevelMod"):] if "2LevelMod" in stages else True
+
+
+def test_the_page_says_which_models_a_run_compiled(monkeypatch, tmp_path):
+    # The compile seconds per model, as the CLI prints them and Results.compile_seconds keeps them.
+    from statjr_py import build
+
+    monkeypatch.setenv("STATJR_CACHE", str(tmp_path / "cache"))
+    build.forget_loaded()
+    try:
+        client = make_client()
+        client.post("/template", data={"name": "1LevelMod"})
+        client.post("/dataset", data={"name": "tutorial"})
+        client.post("/set", data={"text": repr({"y": "normexam", "D": "Normal", "x": "cons,standlrt"})})
+        client.post("/run")
+        assert wait_for_run(client)["status"] == "done"
+        shown = client.get("/").text
+        assert re.search(r'<p id="compiled"><small>Compiled 1LevelMod in \d+\.\d s;', shown), shown[-2000:]
+        client.post("/run")  # built now: nothing to say
+        assert wait_for_run(client)["status"] == "done"
+        assert 'id="compiled"' not in client.get("/").text
+    finally:
+        build.forget_loaded()

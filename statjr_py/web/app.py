@@ -158,6 +158,7 @@ async def index(request: Request) -> Response:
         command=(command_text(s.template, s.data.source or s.data.name, strings, {})
                  if s.template else ""), outputs=outputs,
         run_warnings=getattr(results, "warnings", []) if results else [],
+        compiled=getattr(results, "compile_seconds", {}) if results else {},
         columns=list(map(str, s.data.frame.columns)), elapsed=_elapsed(s))
     s.message = None
     resp = HTMLResponse(page, headers={"Content-Security-Policy": (
