@@ -34,6 +34,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, ContextManager
 
 from . import kernel
 from ._version import __version__
@@ -363,11 +364,14 @@ class Module:
     source: str
 
 
-def build(source: str) -> Module:
+def build(source: str, while_compiling: Callable[[], ContextManager] | None = None) -> Module:
     """Compile ``source`` (or reuse the cached build) and load it.
 
     Different models build concurrently; the same model is built once, by
-    one thread of one process, whoever asks for it.
+    one thread of one process, whoever asks for it.  ``while_compiling``,
+    if given, makes a context manager entered while the model has no cache
+    entry yet, that is while it compiles or this thread waits for its
+    compile (a run's progress names the model and times it).
 
     Raises
     ------
@@ -378,33 +382,22 @@ def build(source: str) -> Module:
         (``kernel.Interrupted`` in the other threads that were building).
     """
     with kernel.interruptible():
-        return _build(source)
+        return _build(source, while_compiling or contextlib.nullcontext)
 
 
-def is_built(source: str) -> bool:
-    """Whether :func:`build` would find ``source`` built: loaded in this
-    process or whole in the cache (so that callers can tell a user when a
-    run is compiling rather than sampling)."""
-    name = module_name(source)
-    with _lock:
-        if name in _loaded:
-            return True
-    root = cache_dir()
-    return _entry_ok(root / (name + sysconfig.get_config_var("EXT_SUFFIX")), root / (name + ".json"))
-
-
-def _build(source: str) -> Module:
+def _build(source: str, while_compiling: Callable[[], ContextManager]) -> Module:
     name = module_name(source)
     with _lock:
         if name in _loaded:
             return _loaded[name]
         own = _building.setdefault(name, threading.Lock())
-    with own:
+    root = cache_dir()
+    so = root / (name + sysconfig.get_config_var("EXT_SUFFIX"))
+    meta = root / (name + ".json")
+    # No entry yet: a compile, this thread's or one it waits for (another thread's or process's).
+    with (contextlib.nullcontext() if so.is_file() else while_compiling()), own:
         if name in _loaded:
             return _loaded[name]
-        root = cache_dir()
-        so = root / (name + sysconfig.get_config_var("EXT_SUFFIX"))
-        meta = root / (name + ".json")
         compiled = False
         with _file_lock(root / (name + ".lock")):
             if not _entry_ok(so, meta):

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .build import build, is_built
+from .build import build
 from .codegen import render_string, sampler_source
 from .diagnostics import summarise, warn_convergence
 from .results import SVG, Results
@@ -116,11 +116,8 @@ class RunContext:
         """Render the template's ``.cpp.j2`` for ``spec`` and build it (cached)."""
         source = sampler_source(self.template.cpp_file(), spec.context, spec.arrays,
                                 self.template.name)
-        if is_built(source):
-            module = build(source)
-        else:  # seconds to minutes: the progress names it, and the results keep its time
-            with self.progress.compiling(self.template.name):
-                module = build(source)
+        # a compile takes seconds to minutes: the progress names it, and the results keep its time
+        module = build(source, while_compiling=lambda: self.progress.compiling(self.template.name))
         nparams = module.lib.sjr_nparams()
         if nparams != len(spec.params):
             raise RuntimeError(f"template {self.template.name} records {nparams} values per draw "

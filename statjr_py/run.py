@@ -348,8 +348,9 @@ class Progress:
         complete-case fit), so each adds its name and removes it when done,
         and the run's own stage comes back when none is left.  The callback
         is called twice a second meanwhile, so a bar's clock keeps moving.
-        Threads waiting for the same model's compile each time it; the
-        longest wait is the compile's time (``compiled``), not their sum.
+        Threads waiting for the same model's compile each time it (build
+        enters this for them too); the longest wait is the compile's time
+        (``compiled``), not their sum.
         """
         with self._lock:
             self._compiling.append(name)
