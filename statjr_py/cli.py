@@ -46,18 +46,10 @@ class ProgressBar:
         self.stage = None
         self.open = False  # a bar is drawn without its closing newline
 
-    def _write(self, text: str) -> None:
-        # A reader that has gone (`statjr run ... 2>&1 | head`) must not cost the run.
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        except BrokenPipeError:
-            _silence(self.stream)
-
     def close(self) -> None:
         """End a bar cut short (Ctrl-C, an error), so the next message gets its own line."""
         if self.open:
-            self._write("\n")
+            _say("", self.stream)
             self.open = False
         if ProgressBar.active is self:
             ProgressBar.active = None
@@ -72,7 +64,7 @@ class ProgressBar:
     def clear(self) -> None:
         """Erase the drawn bar, so that a message can take its line; the next update redraws it."""
         if self.open:
-            self._write("\r\033[K")
+            _say("\r\033[K", self.stream, end="")
 
     def __call__(self, done: int, total: int, stage: str = "", unit: str = "iterations") -> None:
         now = time.monotonic()
@@ -83,10 +75,21 @@ class ProgressBar:
         self.last, self.stage = now, stage
         ProgressBar.active = self
         columns = self._columns()
-        # What gives way on a narrow terminal, in turn: the count, the bar's
-        # length (30 down to 10), then the end of the stage's name.
-        percent = f" {100 * done // max(total, 1):3d}%"
-        count, clock = f" of {total} {unit}", f", {now - self.start:.1f}s"
+        clock = f", {now - self.start:.1f}s"
+        if total == 0:  # a stage before the run's iterations are known (compiling): its name and the clock
+            line = f"{stage}{clock}"
+        else:
+            line = self._bar(done, total, stage, unit, clock, columns)
+        # a stage with nothing planned stays open, so that the run's bar follows on the same line
+        self.open = total == 0 or done < total
+        _say(f"\r{line[:max(columns - 1, 0)]}\033[K", self.stream, end="" if self.open else "\n")
+
+    @staticmethod
+    def _bar(done: int, total: int, stage: str, unit: str, clock: str, columns: int) -> str:
+        """The bar's line.  What gives way on a narrow terminal, in turn: the
+        count, the bar's length (30 down to 10), then the end of the stage's name."""
+        percent = f" {100 * done // total:3d}%"
+        count = f" of {total} {unit}"
         label = f"{stage}: " if stage else ""
         if len(label) + 12 + len(percent) + len(count) + len(clock) > columns - 1:
             count = ""
@@ -95,13 +98,8 @@ class ProgressBar:
         room = columns - 1 - len(tail) - 2 - width
         if len(label) > room:
             label = f"{stage[:max(room - 5, 0)]}...: " if room > 5 else ""
-        filled = int(width * done / max(total, 1))
-        line = f"{label}[{'#' * filled}{'.' * (width - filled)}]{tail}"
-        if total == 0:  # a stage before the run's iterations are known (compiling): its name and the clock
-            line = f"{stage}{clock}"
-        # a stage with nothing planned stays open, so that the run's bar follows on the same line
-        self.open = total == 0 or done < total
-        self._write(f"\r{line[:max(columns - 1, 0)]}\033[K" + ("" if self.open else "\n"))
+        filled = int(width * done / total)
+        return f"{label}[{'#' * filled}{'.' * (width - filled)}]{tail}"
 
     def writing(self, done: int, total: int) -> None:
         """The same bar for writing the outputs, the run's last stage."""
@@ -274,16 +272,16 @@ def _cmd_run(args) -> int:
     return 0
 
 
-def _say(text: str, stream=None) -> None:
+def _say(text: str, stream=None, end: str = "\n") -> None:
     """Print a line on stdout (or ``stream``), flushed, so the tables come before the bar.
 
-    A reader that has gone (``statjr run ... --out DIR | head``) must not
-    cost the run: from then on that stream goes nowhere and the command
-    carries on, so the outputs are still written.
+    A reader that has gone (``statjr run ... --out DIR | head``, or the
+    bar's ``2>&1 | head``) must not cost the run: from then on that stream
+    goes nowhere and the command carries on, so the outputs are still written.
     """
     stream = sys.stdout if stream is None else stream
     try:
-        print(text, file=stream, flush=True)
+        print(text, file=stream, end=end, flush=True)
     except BrokenPipeError:
         _silence(stream)
 
