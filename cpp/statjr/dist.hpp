@@ -83,7 +83,7 @@ inline double std_normal_between(Rng &rng, double lo, double hi) {
 // N(mean, sd^2) truncated to (lo, hi); either bound may be infinite.
 // inv_sd = 1/sd: a caller drawing many values with one sd passes it, so
 // that standardising the bounds costs two multiplications, not two
-// divisions (a division was the costliest instruction of the level-1 draws).
+// divisions (the costliest single instruction in a profile of the level-1 draws).
 inline double truncated_normal(Rng &rng, double mean, double sd, double inv_sd, double lo, double hi) {
     const double inf = std::numeric_limits<double>::infinity();
     const double a = (lo - mean) * inv_sd, b = (hi - mean) * inv_sd;

@@ -72,8 +72,9 @@ inline Interval latent_interval(const Resp &x, const Vec &th, double y, const do
 // The precision p (q x q) of a row's coordinates, with what each
 // coordinate's conditional needs formed once per sweep rather than once per
 // row: 1/p_kk (its conditional variance), 1/sqrt(p_kk) (its sd) and
-// sqrt(p_kk).  A division or a square root per row and coordinate was the
-// costliest part of the level-1 draws.
+// sqrt(p_kk).  The divisions per row and coordinate were the costliest
+// single instructions in a profile of the level-1 draws (the whole-run gain
+// measured within the noise: docs/performance.md).
 struct Precision {
     const double *p = nullptr;
     Vec inv_diag, sd, inv_sd;
